@@ -1,48 +1,46 @@
 // Command orders serves the orders API on PostgreSQL.
+//
+// It is configured only through the environment (see app/internal/config);
+// the database password comes from DB_PASSWORD or the file named by
+// DB_PASSWORD_FILE and is never logged.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/go-aks/pipeline/app/internal/config"
+	"github.com/go-aks/pipeline/app/internal/observability"
+	"github.com/go-aks/pipeline/app/internal/service"
 )
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 func main() {
 	if err := run(); err != nil {
-		slog.Error("orders: fatal", "error", err)
+		fmt.Fprintln(os.Stderr, "orders:", err)
 		os.Exit(1)
 	}
 }
 
 func run() error {
+	if len(os.Args) > 1 {
+		return fmt.Errorf("takes no arguments (got %q): configure it through environment variables such as HTTP_ADDR and DB_HOST", os.Args[1:])
+	}
 	cfg, err := config.Load(os.Getenv, os.ReadFile)
 	if err != nil {
 		return err
 	}
+	logger := observability.NewLogger(os.Stdout, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status":"ok"}`)) })
-	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := service.Run(ctx, cfg, service.Deps{Logger: logger, Version: version}); err != nil {
+		logger.Error("orders service failed", "error", err)
+		return err
 	}
 	return nil
 }
