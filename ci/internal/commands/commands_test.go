@@ -1,0 +1,183 @@
+package commands
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const ref = "myacr.azurecr.io/orders@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestParsePlatform(t *testing.T) {
+	tests := []struct{ in, want, wantErr string }{
+		{"linux/amd64", "linux/amd64", ""},
+		{"linux/arm64/v8", "linux/arm64/v8", ""},
+		{"linux", "", "is not os/arch"},
+		{"windows/amd64", "", "is not supported"},
+		{"linux/s390x", "", "is not supported"},
+	}
+	for _, tt := range tests {
+		p, err := ParsePlatform("platform", tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParsePlatform(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || p.String() != tt.want {
+			t.Errorf("ParsePlatform(%q) = %v, %v", tt.in, p, err)
+		}
+	}
+}
+
+func TestGoBuild(t *testing.T) {
+	env, args := GoBuild(Platform{OS: "linux", Arch: "arm64"}, "/out/orders")
+	if env["CGO_ENABLED"] != "0" || env["GOARCH"] != "arm64" || env["GOOS"] != "linux" {
+		t.Fatalf("env = %v: want a static linux/arm64 build", env)
+	}
+	want := []string{"go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", "/out/orders", ServicePackage}
+	if !reflect.DeepEqual(args, want) {
+		t.Fatalf("args = %q, want %q", args, want)
+	}
+	if keys := SortedEnv(env); !reflect.DeepEqual(keys, []string{"CGO_ENABLED", "GOARCH", "GOFLAGS", "GOOS"}) {
+		t.Fatalf("SortedEnv = %v", keys)
+	}
+}
+
+func TestImageArgs(t *testing.T) {
+	info := BuildInfo{SourceURL: "https://example.com/orders", Revision: "0123abc", Created: "2026-01-02T03:04:05Z"}
+	got, err := ImageArgs("release", map[string]string{"linux/arm64": "/b/arm64", "linux/amd64": "/b/amd64"}, info, "/layout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"release", "image", "--binary", "linux/amd64=/b/amd64", "--binary", "linux/arm64=/b/arm64",
+		"--source", "https://example.com/orders", "--revision", "0123abc", "--created", "2026-01-02T03:04:05Z", "--out", "/layout"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ImageArgs = %q\nwant %q", got, want)
+	}
+	bad := []struct {
+		info    BuildInfo
+		wantErr string
+	}{
+		{BuildInfo{SourceURL: "u", Revision: "main", Created: info.Created}, "--revision"},
+		{BuildInfo{SourceURL: "u", Revision: "dev", Created: "yesterday"}, "--created"},
+		{BuildInfo{SourceURL: "", Revision: "dev", Created: info.Created}, "--source-url"},
+	}
+	for _, b := range bad {
+		if _, err := ImageArgs("release", map[string]string{"linux/amd64": "x"}, b.info, "/l"); err == nil || !strings.Contains(err.Error(), b.wantErr) {
+			t.Errorf("ImageArgs(%+v) error = %v, want %q", b.info, err, b.wantErr)
+		}
+	}
+	if _, err := ImageArgs("release", nil, info, "/l"); err == nil {
+		t.Error("ImageArgs with no binaries: want an error")
+	}
+}
+
+func TestPublishArgs(t *testing.T) {
+	got, err := PublishArgs("release", PublishOptions{
+		Layout: "/layout", Repository: "myacr.azurecr.io/orders", Tags: []string{"0123abc", "latest", "0123abc"},
+		Signing: Signing{KeyFile: "/run/secrets/cosign.key"}, RefFile: "/out/ref",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"release", "publish", "--layout", "/layout", "--repository", "myacr.azurecr.io/orders",
+		"--tag", "0123abc", "--tag", "latest", "--key", "/run/secrets/cosign.key", "--ref-file", "/out/ref"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("PublishArgs = %q\nwant %q", got, want)
+	}
+	kms, err := PublishArgs("release", PublishOptions{Layout: "/l", Repository: "r.example:5000/o", Signing: Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, PlainHTTP: true})
+	if err != nil || !reflect.DeepEqual(kms[len(kms)-3:], []string{"--kms-key", "azurekms://v.vault.azure.net/k", "--plain-http"}) {
+		t.Fatalf("PublishArgs(kms) = %q, %v", kms, err)
+	}
+	bad := []struct {
+		o       PublishOptions
+		wantErr string
+	}{
+		{PublishOptions{Repository: "orders", Signing: Signing{KeyFile: "k"}}, "--repository"},
+		{PublishOptions{Repository: "r.io/o", Tags: []string{"-x"}, Signing: Signing{KeyFile: "k"}}, "--tags"},
+		{PublishOptions{Repository: "r.io/o"}, "no signing key"},
+		{PublishOptions{Repository: "r.io/o", Signing: Signing{KeyFile: "k", KMSKey: "azurekms://a/b"}}, "both set"},
+		{PublishOptions{Repository: "r.io/o", Signing: Signing{KMSKey: "vault/key"}}, "not a KMS key reference"},
+	}
+	for _, b := range bad {
+		if _, err := PublishArgs("release", b.o); err == nil || !strings.Contains(err.Error(), b.wantErr) {
+			t.Errorf("PublishArgs(%+v) error = %v, want %q", b.o, err, b.wantErr)
+		}
+	}
+}
+
+func TestPromoteArgs(t *testing.T) {
+	got, err := PromoteArgs("release", PromoteOptions{
+		From: ref, To: "prodacr.azurecr.io/orders", SourcePublicKey: "/keys/src.pub", AcceptancePublicKey: "/keys/acc.pub",
+		Signing: Signing{KeyFile: "/run/secrets/prod.key"}, AllowUnaccepted: true, RecordFile: "/out/record.json",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"release", "promote", "--from", ref, "--to", "prodacr.azurecr.io/orders", "--source-public-key", "/keys/src.pub",
+		"--acceptance-public-key", "/keys/acc.pub", "--key", "/run/secrets/prod.key", "--allow-unaccepted", "--record-file", "/out/record.json"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("PromoteArgs = %q\nwant %q", got, want)
+	}
+	bad := []struct {
+		o       PromoteOptions
+		wantErr string
+	}{
+		{PromoteOptions{From: "myacr.azurecr.io/orders:v1", To: "p.io/o", SourcePublicKey: "k", Signing: Signing{KeyFile: "k"}}, "not pinned to a digest"},
+		{PromoteOptions{From: ref, To: "myacr.azurecr.io/orders", SourcePublicKey: "k", Signing: Signing{KeyFile: "k"}}, "is the repository the image comes from"},
+		{PromoteOptions{From: ref, To: "p.io/o", Signing: Signing{KeyFile: "k"}}, "--source-public-key"},
+		{PromoteOptions{From: ref, To: "p.io/o", SourcePublicKey: "k"}, "no signing key"},
+	}
+	for _, b := range bad {
+		if _, err := PromoteArgs("release", b.o); err == nil || !strings.Contains(err.Error(), b.wantErr) {
+			t.Errorf("PromoteArgs(%+v) error = %v, want %q", b.o, err, b.wantErr)
+		}
+	}
+}
+
+func TestAttestArgs(t *testing.T) {
+	got, err := AttestArgs("release", ref, "staging", Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, "/r/acceptance.xml", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"release", "attest-acceptance", "--image", ref, "--environment", "staging", "--kms-key", "azurekms://v.vault.azure.net/k", "--junit", "/r/acceptance.xml"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("AttestArgs = %q\nwant %q", got, want)
+	}
+	if _, err := AttestArgs("release", ref, "qa", Signing{KeyFile: "k"}, "", false); err == nil || !strings.Contains(err.Error(), "--environment") {
+		t.Fatalf("AttestArgs(qa) error = %v", err)
+	}
+}
+
+func TestDeployArgs(t *testing.T) {
+	got, err := DeployArgs("deploy", DeployOptions{Kubeconfig: "/run/secrets/kubeconfig", Manifests: "/src/manifests", Environment: "production",
+		Image: ref, Namespace: "orders", Timeout: "90s", Rollback: true, SummaryFile: "/out/summary.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"deploy", "apply", "--kubeconfig", "/run/secrets/kubeconfig", "--manifests", "/src/manifests", "--environment", "production",
+		"--image", ref, "--timeout", "1m30s", "--rollback=true", "--namespace", "orders", "--summary-file", "/out/summary.txt"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("DeployArgs = %q\nwant %q", got, want)
+	}
+	bad := []struct {
+		o       DeployOptions
+		wantErr string
+	}{
+		{DeployOptions{Environment: "staging", Image: "myacr.azurecr.io/orders:latest"}, "not pinned to a digest"},
+		{DeployOptions{Environment: "dev", Image: ref}, "--environment"},
+		{DeployOptions{Environment: "staging", Image: ref, Namespace: "Orders_NS"}, "--namespace"},
+		{DeployOptions{Environment: "staging", Image: ref, Timeout: "-1m"}, "--timeout"},
+		{DeployOptions{Environment: "staging", Image: ref, Timeout: "soon"}, "--timeout"},
+	}
+	for _, b := range bad {
+		if _, err := DeployArgs("deploy", b.o); err == nil || !strings.Contains(err.Error(), b.wantErr) {
+			t.Errorf("DeployArgs(%+v) error = %v, want %q", b.o, err, b.wantErr)
+		}
+	}
+	def, err := DeployArgs("deploy", DeployOptions{Environment: "staging", Image: ref})
+	if err != nil || !strings.Contains(strings.Join(def, " "), "--timeout 5m0s --rollback=false") {
+		t.Fatalf("DeployArgs defaults = %q, %v", def, err)
+	}
+}
