@@ -276,13 +276,31 @@ func decodeError(err error, limit int64) (status int, code, msg, field string) {
 	case errors.Is(err, errTrailing):
 		return http.StatusBadRequest, "malformed_json", "request body must hold a single JSON object", ""
 	case errors.As(err, &typ):
-		return http.StatusBadRequest, "invalid_type", fmt.Sprintf("field %s must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String())), typ.Field
+		f := fieldPath(typ.Field)
+		return http.StatusBadRequest, "invalid_type", fmt.Sprintf("field %s must be a JSON %s", f, jsonKind(typ.Type.Kind().String())), f
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q", f), f
 	default:
 		return http.StatusBadRequest, "malformed_json", "request body is not valid JSON for this endpoint", ""
 	}
+}
+
+// fieldPath turns encoding/json's "items.0.quantity" into "items[0].quantity",
+// the form validation errors use.
+func fieldPath(p string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(p, ".") {
+		if _, err := strconv.Atoi(part); err == nil && i > 0 {
+			b.WriteString("[" + part + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }
 
 func jsonKind(goKind string) string {
