@@ -144,13 +144,15 @@ func (m *Pipeline) AcceptanceTest(
 		return nil, fmt.Errorf("--url %q is not an http(s) URL", url)
 	}
 	attest := signingKey != nil || kmsKey != ""
-	if attest && image == "" {
-		return nil, fmt.Errorf("--image is missing: the acceptance attestation is attached to the image's digest reference")
-	}
-	var attestArgs []string
-	tools := []string{}
 	if attest {
-		tools = append(tools, "release")
+		// Validate the attestation's inputs before spending a test run on them.
+		probe := commands.Signing{KMSKey: kmsKey}
+		if signingKey != nil {
+			probe.KeyFile = signingKeyPath
+		}
+		if _, err := commands.AttestArgs("release", image, environment, probe, "", plainHttp); err != nil {
+			return nil, err
+		}
 	}
 	ctr, err := m.goContainer(ctx)
 	if err != nil {
@@ -181,12 +183,12 @@ func (m *Pipeline) AcceptanceTest(
 		return reports, nil
 	}
 
-	rel, err := m.toolContainer(ctx, tools...)
+	rel, err := m.toolContainer(ctx, "release")
 	if err != nil {
 		return nil, err
 	}
 	rel, signing := withSigning(rel, signingKey, signingKeyPassword, kmsKey, azureCredentials{azureTenantId, azureClientId, azureClientSecret})
-	attestArgs, err = commands.AttestArgs("release", image, environment, signing, "/work/acceptance.xml", plainHttp)
+	attestArgs, err := commands.AttestArgs("release", image, environment, signing, "/work/acceptance.xml", plainHttp)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dagger/pipeline/internal/modinfo"
 )
 
 // repoRoot is the repository root, which holds dagger.json.
@@ -139,5 +141,45 @@ func TestGeneratedStandIns(t *testing.T) {
 		if !strings.Contains(string(main), want) {
 			t.Errorf("main stand-in lacks %q", want)
 		}
+	}
+}
+
+// TestWrongDependencyCallFails proves the test module's calls into the
+// pipeline module are checked against the pipeline's real signatures.
+func TestWrongDependencyCallFails(t *testing.T) {
+	main, err := modinfo.Load(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, old, new, want string }{
+		{"unknown option", "dagger.PipelineCiOpts{NoFail: true}", "dagger.PipelineCiOpts{NoFails: true}", "NoFails"},
+		{"unknown function", "CheckReports(ctx, reports)", "CheckReport(ctx, reports)", "CheckReport"},
+		{"missing required argument", `p.Deploy(ctx, kubeconfig, "staging", tagged)`, `p.Deploy(ctx, kubeconfig, "staging")`, "not enough arguments"},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := copyModule(filepath.Join(repoRoot, "ci", TestModuleDir), dir); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "main.go")
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := strings.Replace(string(src), tt.old, tt.new, 1)
+			if changed == string(src) {
+				t.Fatalf("%q not found in the test module", tt.old)
+			}
+			if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err = Check(ctx, Options{Dir: dir, Deps: map[string]*modinfo.Module{"pipeline": main}})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Check error = %v, want one naming %q", err, tt.want)
+			}
+		})
 	}
 }
