@@ -1,0 +1,159 @@
+// Command deploy renders the service's manifests for an environment with the
+// image pinned by digest, and deploys them: server-side dry run, server-side
+// apply, rollout watch with early failure detection, rollback.
+//
+//	deploy render --manifests DIR --environment staging|production --image REF@sha256:...
+//	deploy apply  --kubeconfig FILE --manifests DIR --environment staging|production --image REF@sha256:...
+//	              [--namespace NS] [--timeout 5m] [--rollback=true] [--summary-file FILE]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-aks/pipeline/internal/deploy"
+	"github.com/go-aks/pipeline/internal/render"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  deploy render --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST [--namespace NS] [--component PATH]... [--out FILE]
+  deploy apply  --kubeconfig FILE --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST
+                [--namespace NS] [--component PATH]... [--timeout 5m] [--rollback=true] [--unschedulable-grace 0s] [--summary-file FILE]
+`
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "render":
+		err = renderCmd(ctx, args[1:], stdout)
+	case "apply":
+		err = applyCmd(ctx, args[1:], stdout, log)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("unknown command %q", args[0])
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "deploy:", err)
+		var usageErr *usageError
+		if errors.As(err, &usageErr) {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func common(fs *flag.FlagSet) (manifests, env, image, namespace *string, components *multi) {
+	manifests = fs.String("manifests", "manifests", "directory holding base/ and overlays/")
+	env = fs.String("environment", "", "overlay to deploy: staging or production")
+	image = fs.String("image", "", "service image pinned by digest: REGISTRY/REPO@sha256:DIGEST")
+	namespace = fs.String("namespace", "", "namespace override (default: the overlay's)")
+	components = &multi{}
+	fs.Var(components, "component", "extra kustomize component, path inside --manifests (repeatable)")
+	return
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func renderCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	manifests, env, image, namespace, components := common(fs)
+	out := fs.String("out", "", "write the YAML to FILE instead of stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	res, err := render.Render(ctx, render.Options{Dir: *manifests, Environment: *env, Image: *image, Namespace: *namespace, Components: *components})
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := os.WriteFile(filepath.Clean(*out), res.YAML, 0o600); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
+		return nil
+	}
+	_, err = stdout.Write(res.YAML)
+	return err
+}
+
+func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	manifests, env, image, namespace, components := common(fs)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file of the target cluster (a path; the file's content is never printed)")
+	timeout := fs.Duration("timeout", 5*time.Minute, "how long the rollout may take")
+	rollback := fs.Bool("rollback", true, "roll back to the previous revision when the rollout fails")
+	grace := fs.Duration("unschedulable-grace", 0, "how long pods may stay unschedulable before the rollout fails (raise it with a cluster autoscaler)")
+	summaryFile := fs.String("summary-file", "", "also write the summary as JSON to FILE")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *timeout <= 0 {
+		return &usageError{fmt.Errorf("--timeout must be positive, got %s", *timeout)}
+	}
+	sum, err := deploy.Run(ctx, deploy.Options{
+		Kubeconfig: *kubeconfig, Manifests: *manifests, Environment: *env, Image: *image,
+		Namespace: *namespace, Components: *components, Timeout: *timeout, Rollback: *rollback,
+		UnschedulableGrace: *grace, Logger: log,
+	})
+	if sum != nil {
+		fmt.Fprint(stdout, sum.String())
+		if *summaryFile != "" {
+			data, jerr := json.MarshalIndent(sum, "", "  ")
+			if jerr == nil {
+				jerr = os.WriteFile(filepath.Clean(*summaryFile), append(data, '\n'), 0o600)
+			}
+			if jerr != nil {
+				return errors.Join(err, fmt.Errorf("--summary-file %s: %w", *summaryFile, jerr))
+			}
+		}
+	}
+	return err
+}

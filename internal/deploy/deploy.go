@@ -1,0 +1,538 @@
+// Package deploy applies a rendered environment to a Kubernetes cluster the
+// way the CD stage needs it: validate everything with a server-side dry run
+// before changing anything, apply with server-side apply, watch the rollout
+// and stop it early when it cannot succeed (crash loops, images that cannot
+// be pulled, pods that cannot be scheduled, readiness that never comes),
+// report why from pod statuses and events, and roll back to the previous
+// ReplicaSet's pod template.
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/go-aks/pipeline/internal/render"
+)
+
+// FieldManager is the server-side apply field manager of deploy.
+const FieldManager = "go-aks-deploy"
+
+// Outcome is how a deploy ended.
+type Outcome string
+
+// Outcomes.
+const (
+	Deployed   Outcome = "deployed"
+	Unchanged  Outcome = "unchanged"
+	RolledBack Outcome = "rolled-back"
+	Failed     Outcome = "failed"
+)
+
+// Options configure Run.
+type Options struct {
+	// Kubeconfig is the kubeconfig file (for AKS: az aks get-credentials,
+	// converted with kubelogin where Entra ID is used).
+	Kubeconfig string
+	// Manifests is the directory holding base/ and overlays/.
+	Manifests string
+	// Environment names the overlay (staging, production).
+	Environment string
+	// Image is REGISTRY/REPO@sha256:<digest>; a tag is refused.
+	Image string
+	// Namespace overrides the overlay's namespace.
+	Namespace string
+	// Components are extra kustomize components (paths inside Manifests).
+	Components []string
+	// Timeout bounds the rollout (default 5m).
+	Timeout time.Duration
+	// Rollback restores the previous revision when the rollout fails.
+	Rollback bool
+	// UnschedulableGrace is how long pods may stay unschedulable before the
+	// rollout counts as failed (give a cluster autoscaler time). Default 0.
+	UnschedulableGrace time.Duration
+	// PollInterval is how often the rollout is checked (default 500ms).
+	PollInterval time.Duration
+	// Logger receives progress; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Summary is what a deploy did.
+type Summary struct {
+	Environment   string   `json:"environment"`
+	Namespace     string   `json:"namespace"`
+	Deployment    string   `json:"deployment"`
+	Image         string   `json:"image"`
+	PreviousImage string   `json:"previousImage,omitempty"`
+	Revision      string   `json:"revision,omitempty"`
+	Outcome       Outcome  `json:"outcome"`
+	Duration      Duration `json:"duration"`
+	// FailureDetectedAfter is the time from apply to the failure verdict.
+	FailureDetectedAfter Duration `json:"failureDetectedAfter,omitempty"`
+	Reasons              []string `json:"reasons,omitempty"`
+}
+
+// Duration marshals as a Go duration string.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).Round(time.Millisecond).String())
+}
+
+// String renders the summary for humans.
+func (s *Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "deploy %s: %s\n", s.Environment, s.Outcome)
+	fmt.Fprintf(&b, "  namespace:  %s\n  deployment: %s\n  image:      %s\n", s.Namespace, s.Deployment, s.Image)
+	if s.PreviousImage != "" && s.PreviousImage != s.Image {
+		fmt.Fprintf(&b, "  previous:   %s\n", s.PreviousImage)
+	}
+	if s.Revision != "" {
+		fmt.Fprintf(&b, "  revision:   %s\n", s.Revision)
+	}
+	fmt.Fprintf(&b, "  took:       %s\n", time.Duration(s.Duration).Round(time.Millisecond))
+	if s.FailureDetectedAfter > 0 {
+		fmt.Fprintf(&b, "  failure detected %s after apply\n", time.Duration(s.FailureDetectedAfter).Round(time.Millisecond))
+	}
+	for _, r := range s.Reasons {
+		fmt.Fprintf(&b, "  - %s\n", r)
+	}
+	return b.String()
+}
+
+// Error is returned when a deploy fails; Summary says what happened.
+type Error struct {
+	Summary *Summary
+	Msg     string
+}
+
+func (e *Error) Error() string {
+	if len(e.Summary.Reasons) == 0 {
+		return e.Msg
+	}
+	return e.Msg + ":\n  - " + strings.Join(e.Summary.Reasons, "\n  - ")
+}
+
+type deployer struct {
+	opts  Options
+	log   *slog.Logger
+	cs    kubernetes.Interface
+	dyn   dynamic.Interface
+	rm    meta.RESTMapper
+	red   *redactor
+	start time.Time
+}
+
+// Run renders, validates, applies and watches one environment.
+func Run(ctx context.Context, opts Options) (*Summary, error) {
+	start := time.Now()
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Minute
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 500 * time.Millisecond
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	// Everything about the input is checked before the cluster is contacted.
+	res, err := render.Render(ctx, render.Options{Dir: opts.Manifests, Environment: opts.Environment, Image: opts.Image, Namespace: opts.Namespace, Components: opts.Components})
+	if err != nil {
+		return nil, err
+	}
+	dep, err := theDeployment(res.Objects)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{Environment: opts.Environment, Namespace: dep.GetNamespace(), Deployment: dep.GetName(), Image: res.Image}
+	rc, red, err := loadKubeconfig(opts.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDeployer(ctx, rc, red, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	d.start = start
+	err = d.run(ctx, res, dep, sum)
+	sum.Duration = Duration(time.Since(start))
+	if err != nil {
+		var de *Error
+		if errors.As(err, &de) {
+			return sum, err
+		}
+		sum.Outcome = Failed
+		return sum, errors.New(red.clean(err.Error()))
+	}
+	return sum, nil
+}
+
+func newDeployer(ctx context.Context, rc *rest.Config, red *redactor, opts Options, log *slog.Logger) (*deployer, error) {
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %s", opts.Kubeconfig, red.clean(err.Error()))
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %s", opts.Kubeconfig, red.clean(err.Error()))
+	}
+	// Reach the API server first, with a short bound, for a clear error.
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Raw(); err != nil {
+		return nil, fmt.Errorf("cannot reach the Kubernetes API server %s with --kubeconfig %s: %s (check the file, the network path to the cluster and, for AKS with Entra ID, that kubelogin is installed and logged in)",
+			rc.Host, opts.Kubeconfig, red.clean(explainAPIError(err)))
+	}
+	groups, err := restmapper.GetAPIGroupResources(cs.Discovery())
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, fmt.Errorf("discover the cluster's API resources: %s", red.clean(explainAPIError(err)))
+	}
+	return &deployer{opts: opts, log: log, cs: cs, dyn: dyn, rm: restmapper.NewDiscoveryRESTMapper(groups), red: red}, nil
+}
+
+func explainAPIError(err error) string {
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return "401 Unauthorized: the credentials in the kubeconfig were refused"
+	case apierrors.IsForbidden(err):
+		return "403 Forbidden: " + err.Error()
+	}
+	return err.Error()
+}
+
+func theDeployment(objs []*unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	var found *unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" && o.GroupVersionKind().Group == "apps" {
+			if found != nil {
+				return nil, fmt.Errorf("rendered manifests hold more than one Deployment (%s, %s); deploy watches exactly one", found.GetName(), o.GetName())
+			}
+			found = o
+		}
+	}
+	if found == nil {
+		return nil, errors.New("rendered manifests hold no Deployment")
+	}
+	if found.GetNamespace() == "" {
+		return nil, fmt.Errorf("Deployment %s has no namespace: set namespace in the overlay or pass --namespace", found.GetName())
+	}
+	return found, nil
+}
+
+func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstructured.Unstructured, sum *Summary) error {
+	ns, name := depObj.GetNamespace(), depObj.GetName()
+	deps := d.cs.AppsV1().Deployments(ns)
+
+	live, err := deps.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		live = nil
+	case err != nil:
+		return fmt.Errorf("read Deployment %s/%s: %s", ns, name, explainAPIError(err))
+	}
+	var prevRS *appsv1.ReplicaSet
+	if live != nil {
+		sum.PreviousImage = imageOf(&live.Spec.Template)
+		if prevRS, err = d.currentReplicaSet(ctx, live); err != nil {
+			return err
+		}
+	}
+
+	// 1. Validate every object against the cluster; change nothing.
+	dry, err := d.applyAll(ctx, res.Objects, true)
+	if err != nil {
+		return fmt.Errorf("server-side dry run refused the manifests, nothing was changed: %w", err)
+	}
+	d.log.InfoContext(ctx, "server-side dry run accepted the manifests", "objects", len(res.Objects))
+
+	// 2. Same digest and nothing else changed in the Deployment: a no-op.
+	if live != nil {
+		dryGen := dry[key(depObj)].GetGeneration()
+		if done, _ := rolloutComplete(live); done && dryGen == live.Generation && sum.PreviousImage == res.Image {
+			if _, err := d.applyAll(ctx, res.Objects, false); err != nil {
+				return fmt.Errorf("apply: %w", err)
+			}
+			sum.Outcome = Unchanged
+			sum.Revision = live.Annotations["deployment.kubernetes.io/revision"]
+			d.log.InfoContext(ctx, "image already deployed and rolled out; nothing to do", "image", res.Image)
+			return nil
+		}
+	}
+
+	// 3. Apply for real.
+	if _, err := d.applyAll(ctx, res.Objects, false); err != nil {
+		return fmt.Errorf("apply (after a successful dry run): %w", err)
+	}
+	applied := time.Now()
+	d.log.InfoContext(ctx, "applied; watching the rollout", "deployment", ns+"/"+name, "image", res.Image, "timeout", d.opts.Timeout)
+
+	// 4. Watch.
+	rev, reasons, err := d.watch(ctx, ns, name, d.opts.Timeout)
+	if err == nil {
+		sum.Outcome = Deployed
+		sum.Revision = rev
+		return nil
+	}
+	sum.FailureDetectedAfter = Duration(time.Since(applied))
+	sum.Reasons = reasons
+	sum.Outcome = Failed
+	d.log.ErrorContext(ctx, "rollout failed", "deployment", ns+"/"+name, "after", time.Since(applied).Round(time.Millisecond), "reasons", len(reasons))
+
+	// 5. Roll back.
+	if !d.opts.Rollback {
+		sum.Reasons = append(sum.Reasons, "rollback disabled (--rollback=false): the failed revision stays in place")
+		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed: %v", name, res.Image, err)}
+	}
+	if prevRS == nil {
+		sum.Reasons = append(sum.Reasons, "no previous revision to roll back to (first deploy)")
+		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed: %v", name, res.Image, err)}
+	}
+	rbRev, rbErr := d.rollback(ctx, ns, name, prevRS)
+	if rbErr != nil {
+		sum.Reasons = append(sum.Reasons, "rollback failed: "+d.red.clean(rbErr.Error()))
+		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed and so did the rollback", name, res.Image)}
+	}
+	sum.Outcome = RolledBack
+	sum.Revision = rbRev
+	return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed (%v); rolled back to %s (revision %s)", name, res.Image, err, sum.PreviousImage, rbRev)}
+}
+
+func key(o *unstructured.Unstructured) string {
+	return o.GetAPIVersion() + "/" + o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+// applyAll server-side applies every object (dry run or for real). A dry run
+// collects every object's error so that one report names them all.
+func (d *deployer) applyAll(ctx context.Context, objs []*unstructured.Unstructured, dryRun bool) (map[string]*unstructured.Unstructured, error) {
+	out := map[string]*unstructured.Unstructured{}
+	var errs []string
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := d.rm.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			msg := fmt.Sprintf("%s %s: the cluster does not serve %s", o.GetKind(), o.GetName(), gvk.GroupVersion().WithKind(gvk.Kind))
+			if gvk.Group == "secrets-store.csi.x-k8s.io" {
+				msg += " (install the Secrets Store CSI driver: AKS add-on azure-keyvault-secrets-provider)"
+			}
+			errs = append(errs, msg)
+			continue
+		}
+		var ri dynamic.ResourceInterface = d.dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ri = d.dyn.Resource(m.Resource).Namespace(o.GetNamespace())
+		}
+		ao := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+		if dryRun {
+			ao.DryRun = []string{metav1.DryRunAll}
+		}
+		got, err := ri.Apply(ctx, o.GetName(), o, ao)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s %s/%s: %s", o.GetKind(), o.GetNamespace(), o.GetName(), d.red.clean(explainAPIError(err))))
+			if !dryRun {
+				break
+			}
+			continue
+		}
+		out[key(o)] = got
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	return out, nil
+}
+
+// watch waits for the Deployment's rollout; it returns the revision on
+// success, or the reasons it failed.
+func (d *deployer) watch(ctx context.Context, ns, name string, timeout time.Duration) (string, []string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var lastWaiting []string
+	var lastState string
+	for {
+		dep, err := d.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", d.finalReasons(context.WithoutCancel(ctx), ns, dep, lastWaiting), fmt.Errorf("not complete after %s: %s", timeout, lastState)
+			}
+			return "", nil, fmt.Errorf("read Deployment %s/%s: %s", ns, name, explainAPIError(err))
+		}
+		done, state := rolloutComplete(dep)
+		lastState = state
+		if done {
+			return dep.Annotations["deployment.kubernetes.io/revision"], nil, nil
+		}
+		if fatal := judgeDeployment(dep); len(fatal) > 0 {
+			return "", d.finalReasons(ctx, ns, dep, fatal), errors.New(firstLine(fatal))
+		}
+		if dep.Status.ObservedGeneration >= dep.Generation {
+			pods, err := d.newPods(ctx, dep)
+			if err != nil && ctx.Err() == nil {
+				return "", nil, err
+			}
+			var fatal, waiting []string
+			now := time.Now()
+			for i := range pods {
+				v := judgePod(&pods[i], now, d.opts.UnschedulableGrace)
+				fatal = append(fatal, v.Fatal...)
+				waiting = append(waiting, v.Waiting...)
+			}
+			if len(fatal) > 0 {
+				return "", d.finalReasons(ctx, ns, dep, fatal), errors.New(firstLine(fatal))
+			}
+			lastWaiting = waiting
+		}
+		select {
+		case <-ctx.Done():
+			return "", d.finalReasons(context.WithoutCancel(ctx), ns, dep, lastWaiting), fmt.Errorf("not complete after %s: %s", timeout, lastState)
+		case <-time.After(d.opts.PollInterval):
+		}
+	}
+}
+
+func firstLine(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// finalReasons adds the Warning events of the new revision's pods, its
+// ReplicaSet and the Deployment to the verdict.
+func (d *deployer) finalReasons(ctx context.Context, ns string, dep *appsv1.Deployment, verdict []string) []string {
+	out := slices.Clone(verdict)
+	if dep == nil {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	names := map[string]bool{dep.Name: true}
+	if rs, err := d.currentReplicaSet(ctx, dep); err == nil && rs != nil {
+		names[rs.Name] = true
+	}
+	if pods, err := d.newPods(ctx, dep); err == nil {
+		for _, p := range pods {
+			names[p.Name] = true
+			if p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 0 && len(verdict) == 0 {
+				out = append(out, fmt.Sprintf("pod %s pending", p.Name))
+			}
+		}
+	}
+	evs, err := d.cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return append(out, "events unavailable: "+explainAPIError(err))
+	}
+	var mine []corev1.Event
+	for _, e := range evs.Items {
+		if names[e.InvolvedObject.Name] {
+			mine = append(mine, e)
+		}
+	}
+	return append(out, eventLines(mine, 12)...)
+}
+
+// currentReplicaSet is the ReplicaSet of the Deployment's current revision.
+func (d *deployer) currentReplicaSet(ctx context.Context, dep *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
+	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s selector: %w", dep.Name, err)
+	}
+	list, err := d.cs.AppsV1().ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list ReplicaSets of %s: %s", dep.Name, explainAPIError(err))
+	}
+	rev := dep.Annotations["deployment.kubernetes.io/revision"]
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if !metav1.IsControlledBy(rs, dep) {
+			continue
+		}
+		if rs.Annotations["deployment.kubernetes.io/revision"] == rev {
+			return rs, nil
+		}
+	}
+	return nil, nil
+}
+
+// newPods lists the pods of the Deployment's current revision.
+func (d *deployer) newPods(ctx context.Context, dep *appsv1.Deployment) ([]corev1.Pod, error) {
+	rs, err := d.currentReplicaSet(ctx, dep)
+	if err != nil || rs == nil {
+		return nil, err
+	}
+	hash := rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	sel := labels.SelectorFromSet(labels.Set{appsv1.DefaultDeploymentUniqueLabelKey: hash})
+	pods, err := d.cs.CoreV1().Pods(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of %s: %s", rs.Name, explainAPIError(err))
+	}
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		if metav1.IsControlledBy(&p, rs) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// rollback restores the pod template of the previous ReplicaSet (what
+// kubectl rollout undo does) and waits for that rollout.
+func (d *deployer) rollback(ctx context.Context, ns, name string, prev *appsv1.ReplicaSet) (string, error) {
+	tmpl := prev.Spec.Template.DeepCopy()
+	delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(tmpl)
+	if err != nil {
+		return "", fmt.Errorf("encode previous template: %w", err)
+	}
+	patch, err := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": raw}})
+	if err != nil {
+		return "", fmt.Errorf("encode rollback patch: %w", err)
+	}
+	if _, err := d.cs.AppsV1().Deployments(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: FieldManager + "-rollback"}); err != nil {
+		return "", fmt.Errorf("restore the previous pod template of %s: %s", name, explainAPIError(err))
+	}
+	d.log.InfoContext(ctx, "rolling back", "deployment", ns+"/"+name, "to", imageOf(&prev.Spec.Template), "revision", prev.Annotations["deployment.kubernetes.io/revision"])
+	timeout := d.opts.Timeout
+	if timeout < 2*time.Minute {
+		timeout = 2 * time.Minute
+	}
+	rev, reasons, err := d.watch(ctx, ns, name, timeout)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s", err, strings.Join(reasons, "; "))
+	}
+	return rev, nil
+}
+
+func imageOf(t *corev1.PodTemplateSpec) string {
+	for _, c := range t.Spec.Containers {
+		if c.Name == render.ImageName {
+			return c.Image
+		}
+	}
+	if len(t.Spec.Containers) > 0 {
+		return t.Spec.Containers[0].Image
+	}
+	return ""
+}
+

@@ -1,0 +1,223 @@
+//go:build cluster
+
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+
+	"github.com/go-aks/pipeline/internal/imagebuild"
+	"github.com/go-aks/pipeline/internal/testenv/cluster"
+)
+
+// TestClusterRunsPodsAndCleansUp starts the cluster twice in a row; each time
+// a two-replica Deployment of a real image from the cluster's registry must
+// answer through its Service's ClusterIP, the namespace kubeconfigs must be
+// limited to their namespace, and Stop must leave nothing behind.
+func TestClusterRunsPodsAndCleansUp(t *testing.T) {
+	if err := cluster.CheckHost(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	bin := buildHello(t)
+	for round := 1; round <= 2; round++ {
+		t.Run(fmt.Sprintf("start%d", round), func(t *testing.T) {
+			t0 := time.Now()
+			c, err := cluster.Start(ctx, cluster.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("cluster started in %s", time.Since(t0).Round(time.Millisecond))
+			dir := c.Dir
+			stopped := false
+			defer func() {
+				if !stopped {
+					_ = c.Stop(context.Background())
+				}
+			}()
+			checkPodsServe(ctx, t, c, bin)
+			checkNamespaceLimits(ctx, t, c)
+			t1 := time.Now()
+			if err := c.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stopped = true
+			t.Logf("cluster stopped in %s", time.Since(t1).Round(time.Millisecond))
+			checkNothingLeft(t, dir)
+		})
+	}
+}
+
+func buildHello(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "hello")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build hello: %v\n%s", err, b)
+	}
+	return out
+}
+
+func checkPodsServe(ctx context.Context, t *testing.T, c *cluster.Cluster, bin string) {
+	t.Helper()
+	idx, err := imagebuild.Index(ctx, []imagebuild.Binary{{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Path: bin}}, imagebuild.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := c.Push(ctx, "hello", idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "hello"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "hello", Image: ref,
+					Ports:          []corev1.ContainerPort{{ContainerPort: 8080}},
+					ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+				}}},
+			},
+		},
+	}
+	t0 := time.Now()
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello"},
+		Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+	}
+	svc, err = cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		d, err := cs.AppsV1().Deployments("default").Get(ctx, "hello", metav1.GetOptions{})
+		if err == nil && d.Status.ReadyReplicas == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			pods, _ := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+			for _, p := range pods.Items {
+				t.Logf("pod %s: %s %+v", p.Name, p.Status.Phase, p.Status.ContainerStatuses)
+			}
+			t.Fatalf("deployment not ready after 2m")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("2 replicas ready in %s", time.Since(t0).Round(time.Millisecond))
+	url := "http://" + svc.Spec.ClusterIP + "/"
+	seen := map[string]bool{}
+	var last error
+	for i := 0; i < 100 && len(seen) < 2; i++ {
+		body, err := get(ctx, url)
+		if err != nil {
+			last = err
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if !strings.HasPrefix(body, "hello from hello-") {
+			t.Fatalf("unexpected answer %q", body)
+		}
+		seen[body] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("Service %s did not reach both pods (saw %v, last error %v)", url, seen, last)
+	}
+}
+
+func get(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func checkNamespaceLimits(ctx context.Context, t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	for _, ns := range []string{"staging", "production"} {
+		cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfigs[ns])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err != nil {
+			t.Errorf("%s kubeconfig cannot list deployments in its namespace: %v", ns, err)
+		}
+		other := "production"
+		if ns == other {
+			other = "staging"
+		}
+		if _, err := cs.AppsV1().Deployments(other).List(ctx, metav1.ListOptions{}); err == nil {
+			t.Errorf("%s kubeconfig can list deployments in %s", ns, other)
+		}
+	}
+}
+
+func checkNothingLeft(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("working directory %s still exists (%v)", dir, err)
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), dir) {
+		t.Errorf("mounts under %s remain", dir)
+	}
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), "goaks") {
+		t.Errorf("network namespace remains: %s", out)
+	}
+	if out, _ := exec.Command("ip", "-o", "link").Output(); strings.Contains(string(out), "goaks0") || strings.Contains(string(out), "cni0") {
+		t.Errorf("interfaces remain: %s", out)
+	}
+	if out, _ := exec.Command("iptables-save").Output(); strings.Contains(string(out), "KUBE-") || strings.Contains(string(out), "CNI-") {
+		t.Errorf("host iptables carry cluster rules:\n%s", out)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), dir) {
+			t.Errorf("process %s still runs: %q", p, strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+}
