@@ -13,6 +13,7 @@ import (
 
 const (
 	kubeconfigPath = "/run/secrets/kubeconfig"
+	kubeTokenPath  = "/run/secrets/kube-token"
 	summaryPath    = "/work/deploy-summary.txt"
 )
 
@@ -49,6 +50,9 @@ func (m *Pipeline) Deploy(
 	// +optional
 	// +default="kubernetes"
 	clusterHost string,
+	// Bearer token for kubeconfigs whose user reads it from /run/secrets/kube-token (tokenFile), e.g. a short-lived Entra ID token for AKS: env:AKS_TOKEN.
+	// +optional
+	clusterToken *dagger.Secret,
 ) (string, error) {
 	args, err := commands.DeployArgs("deploy", commands.DeployOptions{
 		Kubeconfig: kubeconfigPath, Manifests: srcDir + "/manifests", Environment: environment, Image: image,
@@ -64,6 +68,9 @@ func (m *Pipeline) Deploy(
 	ctr = ctr.
 		WithDirectory(srcDir+"/manifests", m.Source.Directory("manifests")).
 		WithMountedSecret(kubeconfigPath, kubeconfig)
+	if clusterToken != nil {
+		ctr = ctr.WithMountedSecret(kubeTokenPath, clusterToken)
+	}
 	if cluster != nil {
 		ctr = ctr.WithServiceBinding(clusterHost, cluster)
 	}

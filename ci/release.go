@@ -260,3 +260,22 @@ func lastLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }
+
+// ImageRef reads the digest-pinned reference publish returned from a file
+// (the image-ref artifact of a CI run), checks that it is pinned to a digest
+// and returns it, so a CD run starts from exactly the image CI published.
+func (m *Pipeline) ImageRef(
+	ctx context.Context,
+	// File holding the reference (registry/repo@sha256:...), e.g. the CI run's image-ref artifact.
+	file *dagger.File,
+) (string, error) {
+	data, err := file.Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("--file: %w", err)
+	}
+	ref, err := imageref.ParseDigestRef("file", data)
+	if err != nil {
+		return "", err
+	}
+	return ref.String(), nil
+}
