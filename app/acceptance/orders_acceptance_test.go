@@ -58,9 +58,16 @@ func customer(t *testing.T) string {
 	return "acc-" + hex.EncodeToString(b)
 }
 
-func call(t *testing.T, method, path, contentType string, body []byte) (*http.Response, []byte) {
+// reply is a response read in full.
+type reply struct {
+	StatusCode int
+	Status     string
+	Header     http.Header
+}
+
+func call(t *testing.T, method, path, contentType string, body []byte) (reply, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, baseURL+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, baseURL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +83,7 @@ func call(t *testing.T, method, path, contentType string, body []byte) (*http.Re
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
-	return resp, b
+	return reply{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header}, b
 }
 
 func decode(t *testing.T, b []byte, v any) {

@@ -58,7 +58,7 @@ func newOrderBody(customer string) []byte {
 
 func do(t *testing.T, c *http.Client, method, url string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func startService(t *testing.T, ctx context.Context, extraEnv ...string) (servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = db.Server.Stop(context.Background()) })
+	t.Cleanup(func() { _ = db.Server.Stop(context.WithoutCancel(ctx)) })
 	env := append(db.Env(), "SHUTDOWN_DRAIN_DELAY=0s", "REQUEST_TIMEOUT=2s")
 	p, err := servicetest.StartOrders(ctx, binary, append(env, extraEnv...))
 	if err != nil {
@@ -287,12 +287,12 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 				var req *http.Request
 				switch i % 3 {
 				case 0:
-					req, _ = http.NewRequest(http.MethodPost, p.BaseURL+"/v1/orders", bytes.NewReader(newOrderBody(fmt.Sprintf("sigterm-%d", w))))
+					req, _ = http.NewRequestWithContext(ctx, http.MethodPost, p.BaseURL+"/v1/orders", bytes.NewReader(newOrderBody(fmt.Sprintf("sigterm-%d", w))))
 					req.Header.Set("Content-Type", "application/json")
 				case 1:
-					req, _ = http.NewRequest(http.MethodGet, p.BaseURL+"/v1/orders?limit=5", nil)
+					req, _ = http.NewRequestWithContext(ctx, http.MethodGet, p.BaseURL+"/v1/orders?limit=5", nil)
 				default:
-					req, _ = http.NewRequest(http.MethodGet, p.BaseURL+"/v1/orders/1", nil)
+					req, _ = http.NewRequestWithContext(ctx, http.MethodGet, p.BaseURL+"/v1/orders/1", nil)
 				}
 				r := result{start: time.Now()}
 				resp, err := client.Do(req)
@@ -348,7 +348,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	// Wait until new connections are refused: the listener is closed.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", p.Addr, time.Second)
+		d := net.Dialer{Timeout: time.Second}
+		c, err := d.DialContext(ctx, "tcp", p.Addr)
 		if err != nil {
 			break
 		}

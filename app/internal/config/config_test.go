@@ -152,7 +152,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	outputs := map[string]string{
 		"%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c),
-		"%s": fmt.Sprintf("%s", c.DB.Password), "slog": logged.String(), "json": string(js),
+		"%s": c.DB.Password.String(), "slog": logged.String(), "json": string(js),
 		"error": fmt.Errorf("wrapped: %v", c.DB).Error(),
 	}
 	for how, out := range outputs {

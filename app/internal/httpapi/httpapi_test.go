@@ -99,7 +99,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) do(method, target, contentType, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	req := httptest.NewRequestWithContext(context.Background(), method, target, strings.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -247,7 +247,7 @@ func TestListPaging(t *testing.T) {
 				for _, o := range resp.Orders {
 					ids = append(ids, o.ID)
 				}
-				if fmt.Sprint(ids) != fmt.Sprint(want) && !(len(ids) == 0 && len(want) == 0) {
+				if fmt.Sprint(ids) != fmt.Sprint(want) && (len(ids) != 0 || len(want) != 0) {
 					t.Fatalf("page %d ids = %v, want %v", page, ids, want)
 				}
 				last := page == len(tt.wantIDs)-1
@@ -364,7 +364,7 @@ func TestMetricsByRouteAndStatus(t *testing.T) {
 
 func TestTraceContextPropagatesToLogs(t *testing.T) {
 	h := newHarness(t)
-	req := httptest.NewRequest("GET", "/v1/orders", nil)
+	req := httptest.NewRequestWithContext(context.Background(), "GET", "/v1/orders", nil)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	h.handler.ServeHTTP(httptest.NewRecorder(), req)

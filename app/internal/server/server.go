@@ -63,7 +63,7 @@ func Run(ctx context.Context, ln net.Listener, opts Options) error {
 	case <-time.After(opts.DrainDelay):
 	}
 	opts.Logger.Info("shutdown: closing listener, waiting for in-flight requests", "timeout", opts.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()

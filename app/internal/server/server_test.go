@@ -15,7 +15,8 @@ import (
 // cancellation the server reports draining but still serves during the
 // drain delay, then finishes an in-flight request before returning.
 func TestRunShutdownSequence(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestRunShutdownSequence(t *testing.T) {
 
 	slowBody := make(chan string, 1)
 	go func() {
-		resp, err := client.Get(base + "/slow")
+		resp, err := get(t, client, base+"/slow")
 		if err != nil {
 			slowBody <- "error: " + err.Error()
 			return
@@ -62,14 +63,15 @@ func TestRunShutdownSequence(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// Still serving new requests during the drain delay.
-	resp, err := client.Get(base + "/fast")
+	resp, err := get(t, client, base+"/fast")
 	if err != nil {
 		t.Fatalf("request during drain delay: %v", err)
 	}
 	_ = resp.Body.Close()
 	// After the drain delay the listener closes while /slow is in flight.
 	time.Sleep(600 * time.Millisecond)
-	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+	d := net.Dialer{Timeout: time.Second}
+	if c, err := d.DialContext(t.Context(), "tcp", ln.Addr().String()); err == nil {
 		_ = c.Close()
 		t.Fatal("listener still open after the drain delay")
 	}
@@ -88,7 +90,8 @@ func TestRunShutdownSequence(t *testing.T) {
 }
 
 func TestRunShutdownTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,7 @@ func TestRunShutdownTimeout(t *testing.T) {
 			Logger: slog.New(slog.DiscardHandler)})
 	}()
 	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String())
+		resp, err := get(t, http.DefaultClient, "http://"+ln.Addr().String())
 		if err == nil {
 			_ = resp.Body.Close()
 		}
@@ -118,4 +121,12 @@ func TestRunShutdownTimeout(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not give up after ShutdownTimeout")
 	}
+}
+
+func get(t *testing.T, c *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
 }

@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) (err error) {
 		return err
 	}
 	defer func() {
-		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if ferr := tracing.Shutdown(fctx); ferr != nil {
 			log.Warn("flushing traces failed", "error", ferr)

@@ -104,7 +104,7 @@ func Database(ctx context.Context) (db DB, stop func(), err error) {
 	if err != nil {
 		return DB{}, nil, err
 	}
-	return db, func() { _ = db.Server.Stop(context.Background()) }, nil
+	return db, func() { _ = db.Server.Stop(context.WithoutCancel(ctx)) }, nil
 }
 
 // BuildOrders builds the orders binary (static, as shipped) into dir.
@@ -114,7 +114,7 @@ func BuildOrders(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "orders")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./app/cmd/orders")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./app/cmd/orders") //nolint:gosec // builds this repository's package into a directory the caller chose
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -147,13 +147,14 @@ type logWatch struct {
 // StartOrders runs bin on a free loopback port with env added to a minimal
 // environment and waits until /readyz answers 200.
 func StartOrders(ctx context.Context, bin string, env []string) (*Process, error) {
-	port, err := freePort()
+	port, err := freePort(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := &Process{Addr: "127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
 	p.BaseURL = "http://" + p.Addr
-	p.cmd = exec.Command(bin) //nolint:gosec // the binary this package built
+	// The process outlives the start-up ctx; Stop and Kill end it.
+	p.cmd = exec.CommandContext(context.WithoutCancel(ctx), bin) //nolint:gosec // the binary this package built
 	p.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HTTP_ADDR=" + p.Addr}, env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := p.cmd.StdoutPipe()
@@ -227,7 +228,7 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration) error {
 // PollStatus polls url until it answers want, ctx ends or exited closes.
 func PollStatus(ctx context.Context, url string, want int, exited <-chan struct{}) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	last := "no answer"
+	var last string
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -285,8 +286,9 @@ func (p *Process) Kill() error {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}

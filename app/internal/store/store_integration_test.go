@@ -69,8 +69,9 @@ func openInSchema(t *testing.T, ctx context.Context) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = admin.Close(context.Background())
+		cctx := context.WithoutCancel(ctx)
+		_, _ = admin.Exec(cctx, "DROP SCHEMA "+schema+" CASCADE")
+		_ = admin.Close(cctx)
 	})
 	pc.ConnConfig.RuntimeParams["search_path"] = schema
 	st, err := Open(ctx, pc)
@@ -232,7 +233,8 @@ func TestListPages(t *testing.T) {
 func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	for i := 0; i < attempts; i++ {
 		s.Port = opts.Port
 		if s.Port == 0 {
-			if s.Port, err = freePort(listen[0]); err != nil {
+			if s.Port, err = freePort(ctx, listen[0]); err != nil {
 				break
 			}
 		}
@@ -282,8 +282,9 @@ func randomPassword() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+func freePort(ctx context.Context, host string) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("start postgres: pick a free port on %s: %w", host, err)
 	}
@@ -404,7 +405,7 @@ func (s *Server) waitReady(ctx context.Context, done <-chan error) error {
 			ch <- err
 			s.done = ch
 			s.mu.Unlock()
-			return fmt.Errorf("server exited: %v", err)
+			return fmt.Errorf("server exited: %w", err)
 		default:
 		}
 		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
@@ -418,7 +419,7 @@ func (s *Server) waitReady(ctx context.Context, done <-chan error) error {
 		lastErr = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w (last: %v)", ctx.Err(), lastErr)
+			return fmt.Errorf("not ready: %w (last: %w)", ctx.Err(), lastErr)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -447,13 +448,14 @@ func (s *Server) stopProcess(ctx context.Context) error {
 			return fmt.Errorf("stop postgres: signal %v: %w", st.sig, err)
 		}
 		select {
-		case <-done:
+		case werr := <-done:
+			_ = werr // a signalled server may exit non-zero; it has stopped, which is what was asked
 			return nil
 		case <-time.After(st.wait):
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
-			<-done
-			return fmt.Errorf("stop postgres: %w", ctx.Err())
+			werr := <-done
+			return fmt.Errorf("stop postgres: %w (server exit: %w)", ctx.Err(), werr)
 		}
 	}
 	return errors.New("stop postgres: server did not exit after SIGKILL")

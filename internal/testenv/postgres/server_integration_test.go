@@ -55,7 +55,8 @@ func TestServerLifecycle(t *testing.T) {
 	if err := s.Pause(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := net.DialTimeout("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), time.Second); err == nil {
+	d := net.Dialer{Timeout: time.Second}
+	if c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port))); err == nil {
 		_ = c.Close()
 		t.Fatal("paused server still accepts TCP connections")
 	}
@@ -80,7 +81,7 @@ func TestServerLifecycle(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("data directory %s still exists after Stop: %v", dir, err)
 	}
-	if c, err := net.DialTimeout("tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), time.Second); err == nil {
+	if c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port))); err == nil {
 		_ = c.Close()
 		t.Fatal("stopped server still accepts TCP connections")
 	}
@@ -89,7 +90,7 @@ func TestServerLifecycle(t *testing.T) {
 func TestStartOnFixedPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	port, err := freePort("127.0.0.1")
+	port, err := freePort(ctx, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
