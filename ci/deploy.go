@@ -14,7 +14,6 @@ import (
 const (
 	kubeconfigPath = "/run/secrets/kubeconfig"
 	kubeTokenPath  = "/run/secrets/kube-token"
-	summaryPath    = "/work/deploy-summary.txt"
 )
 
 // Deploy renders the environment's overlay of manifests/ with the image
@@ -56,7 +55,7 @@ func (m *Pipeline) Deploy(
 ) (string, error) {
 	args, err := commands.DeployArgs("deploy", commands.DeployOptions{
 		Kubeconfig: kubeconfigPath, Manifests: srcDir + "/manifests", Environment: environment, Image: image,
-		Namespace: namespace, Timeout: timeout, Rollback: rollback, SummaryFile: summaryPath,
+		Namespace: namespace, Timeout: timeout, Rollback: rollback,
 	})
 	if err != nil {
 		return "", err
@@ -74,7 +73,7 @@ func (m *Pipeline) Deploy(
 	if cluster != nil {
 		ctr = ctr.WithServiceBinding(clusterHost, cluster)
 	}
-	summary, err := ctr.WithExec(args).File(summaryPath).Contents(ctx)
+	summary, err := ctr.WithExec(args).Stdout(ctx)
 	if err != nil {
 		return "", fmt.Errorf("deploy %s to %s: %w", image, environment, err)
 	}

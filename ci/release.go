@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"dagger/pipeline/internal/commands"
 	"dagger/pipeline/internal/dagger"
@@ -220,6 +219,7 @@ func (m *Pipeline) Promote(
 		From: from, To: to,
 		SourcePublicKey: keysDir + "/source.pub",
 		Signing:         signing, AllowUnaccepted: allowUnaccepted, PlainHTTP: plainHttp, RecordFile: recordFile,
+		RefFile: refFile,
 	}
 	ctr = ctr.WithFile(opts.SourcePublicKey, sourcePublicKey)
 	if acceptancePublicKey != nil {
@@ -241,24 +241,18 @@ func (m *Pipeline) Promote(
 	ctr = withRegistryService(ctr, src.Registry(), sourceRegistryService)
 	ctr = withRegistryService(ctr, imageref.Registry(to), targetRegistryService)
 	ctr = ctr.WithExec(args)
-	out, err := ctr.Stdout(ctx)
+	out, err := ctr.File(refFile).Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s to %s: %w", src, to, err)
 	}
-	prod, err := imageref.ParseDigestRef("to", lastLine(out))
+	prod, err := imageref.ParseDigestRef("ref-file", out)
 	if err != nil {
-		return nil, fmt.Errorf("promote printed no production reference: %w", err)
+		return nil, fmt.Errorf("promote returned an unusable production reference: %w", err)
 	}
 	if prod.Digest != src.Digest {
 		return nil, fmt.Errorf("promote returned %s whose digest differs from %s: the image was not copied by digest", prod, src)
 	}
 	return &Promotion{Ref: prod.String(), Record: ctr.File(recordFile)}, nil
-}
-
-// lastLine returns the last non-empty line of out.
-func lastLine(out string) string {
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // ImageRef reads the digest-pinned reference publish returned from a file

@@ -200,6 +200,7 @@ type PromoteOptions struct {
 	AllowUnaccepted     bool
 	PlainHTTP           bool
 	RecordFile          string
+	RefFile             string
 }
 
 // PromoteArgs returns `release promote` arguments. Source credentials travel
@@ -236,6 +237,9 @@ func PromoteArgs(release string, o PromoteOptions) ([]string, error) {
 	}
 	if o.RecordFile != "" {
 		args = append(args, "--record-file", o.RecordFile)
+	}
+	if o.RefFile != "" {
+		args = append(args, "--ref-file", o.RefFile)
 	}
 	return args, nil
 }

@@ -110,13 +110,13 @@ func TestPublishArgs(t *testing.T) {
 func TestPromoteArgs(t *testing.T) {
 	got, err := PromoteArgs("release", PromoteOptions{
 		From: ref, To: "prodacr.azurecr.io/orders", SourcePublicKey: "/keys/src.pub", AcceptancePublicKey: "/keys/acc.pub",
-		Signing: Signing{KeyFile: "/run/secrets/prod.key"}, AllowUnaccepted: true, RecordFile: "/out/record.json",
+		Signing: Signing{KeyFile: "/run/secrets/prod.key"}, AllowUnaccepted: true, RecordFile: "/out/record.json", RefFile: "/out/ref",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"release", "promote", "--from", ref, "--to", "prodacr.azurecr.io/orders", "--source-public-key", "/keys/src.pub",
-		"--acceptance-public-key", "/keys/acc.pub", "--key", "/run/secrets/prod.key", "--allow-unaccepted", "--record-file", "/out/record.json"}
+		"--acceptance-public-key", "/keys/acc.pub", "--key", "/run/secrets/prod.key", "--allow-unaccepted", "--record-file", "/out/record.json", "--ref-file", "/out/ref"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("PromoteArgs = %q\nwant %q", got, want)
 	}

@@ -38,12 +38,12 @@ func splitFlags(words []string, fn *modinfo.Function) (flags []flagArg, rest []s
 				isBool = true
 			}
 		}
-		if isBool || i+1 >= len(words) {
-			flags = append(flags, flagArg{name: name})
+		if next := i + 1; !isBool && next < len(words) {
+			flags = append(flags, flagArg{name: name, value: words[next], hasValue: true})
+			i = next
 			continue
 		}
-		flags = append(flags, flagArg{name: name, value: words[i+1], hasValue: true})
-		i++
+		flags = append(flags, flagArg{name: name})
 	}
 	return flags, nil
 }

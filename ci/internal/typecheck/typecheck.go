@@ -126,40 +126,50 @@ func goCmd(ctx context.Context, dir string, args ...string) (string, error) {
 }
 
 // copyModule copies the module source to dst, leaving out generated code
-// and nested modules other than those under tests (copied separately).
+// and nested modules (each is checked on its own). Both trees are opened as
+// os.Root so a symbolic link cannot lead the copy outside them.
 func copyModule(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
+	if err := os.MkdirAll(dst, 0o750); err != nil {
+		return fmt.Errorf("copy module: %w", err)
+	}
+	from, err := os.OpenRoot(src)
+	if err != nil {
+		return fmt.Errorf("copy module: %w", err)
+	}
+	defer func() { _ = from.Close() }()
+	to, err := os.OpenRoot(dst)
+	if err != nil {
+		return fmt.Errorf("copy module: %w", err)
+	}
+	defer func() { _ = to.Close() }()
+	return fs.WalkDir(from.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		for _, g := range generatedPaths {
-			if rel == filepath.FromSlash(g) {
+			if rel == g {
 				if d.IsDir() {
-					return filepath.SkipDir
+					return fs.SkipDir
 				}
 				return nil
 			}
 		}
 		if d.IsDir() {
 			if rel != "." {
-				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
-					return filepath.SkipDir // a nested module is checked on its own
+				if _, err := from.Stat(rel + "/go.mod"); err == nil {
+					return fs.SkipDir
 				}
 			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o750)
+			return to.MkdirAll(rel, 0o750)
 		}
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		data, err := os.ReadFile(filepath.Clean(path))
+		data, err := from.ReadFile(rel)
 		if err != nil {
 			return fmt.Errorf("copy module: %w", err)
 		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o600)
+		return to.WriteFile(rel, data, 0o600)
 	})
 }
 

@@ -37,7 +37,7 @@ func scratchModule(t *testing.T, file string, edit func(string) string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "dagger.json"), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "dagger.json"), data, 0o600); err != nil { //nolint:gosec // a test's temporary directory
 		t.Fatal(err)
 	}
 	if err := copyModule(filepath.Join(repoRoot, "ci"), filepath.Join(root, "ci")); err != nil {
@@ -173,7 +173,7 @@ func TestWrongDependencyCallFails(t *testing.T) {
 			if changed == string(src) {
 				t.Fatalf("%q not found in the test module", tt.old)
 			}
-			if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
+			if err := os.WriteFile(path, []byte(changed), 0o600); err != nil { //nolint:gosec // a test's temporary directory
 				t.Fatal(err)
 			}
 			err = Check(ctx, Options{Dir: dir, Deps: map[string]*modinfo.Module{"pipeline": main}})
