@@ -242,6 +242,12 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 		w.WriteString("\t\t}\n")
 	}
 	w.WriteString("\t}\n\treturn nil, fmt.Errorf(\"unknown function %s\", fnName)\n}\n")
+	// The real generated code gives every object its own JSON methods: a
+	// module defining them too fails to compile, here as there.
+	for _, n := range names {
+		fmt.Fprintf(&w, "\nfunc (r %[1]s) MarshalJSON() ([]byte, error) {\n\ttype concrete %[1]s\n\treturn json.Marshal(concrete(r))\n}\n", n)
+		fmt.Fprintf(&w, "\nfunc (r *%[1]s) UnmarshalJSON(bs []byte) error {\n\ttype concrete %[1]s\n\treturn json.Unmarshal(bs, (*concrete)(r))\n}\n", n)
+	}
 	src, err := format.Source(w.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("format the main stand-in: %w\n%s", err, w.String())

@@ -137,7 +137,7 @@ func TestGeneratedStandIns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"var dag = dagger.Connect()", "(&parent).Ci(ctx, arg0, arg1)", "New(arg0, arg1"} {
+	for _, want := range []string{"var dag = dagger.Connect()", "(&parent).Ci(ctx, arg0, arg1)", "New(arg0, arg1", "func (r *Pipeline) UnmarshalJSON(bs []byte) error"} {
 		if !strings.Contains(string(main), want) {
 			t.Errorf("main stand-in lacks %q", want)
 		}
