@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/go-aks/pipeline/app/internal/servicetest"
+	"github.com/go-aks/pipeline/internal/testenv/postgres"
 )
 
 // binary is the orders binary built once for all tests of this package.
@@ -77,8 +78,9 @@ func do(t *testing.T, c *http.Client, method, url string, body []byte) (int, []b
 	return resp.StatusCode, b
 }
 
-// startService starts a throwaway PostgreSQL (the tests below stop and
-// start it, so they cannot use a shared external database) and the binary.
+// startService starts a throwaway PostgreSQL (the outage test stops and
+// starts it, so it cannot use an external database given by TEST_DB_*) and
+// the binary.
 func startService(t *testing.T, ctx context.Context, extraEnv ...string) (servicetest.DB, *servicetest.Process) {
 	t.Helper()
 	db, err := servicetest.StartDB(ctx)
@@ -178,11 +180,11 @@ func TestDatabaseOutage(t *testing.T) {
 func TestPasswordFromFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db, err := servicetest.StartDB(ctx)
+	db, stopDB, err := servicetest.Database(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = db.Server.Stop(context.Background()) }()
+	defer stopDB()
 	file := t.TempDir() + "/password"
 	if err := os.WriteFile(file, []byte(db.Password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -209,6 +211,47 @@ func TestPasswordFromFile(t *testing.T) {
 	}
 }
 
+// TestStartsBeforeDatabase starts the service while its database is still
+// down, as when both start together in a cluster: it retries and serves once
+// PostgreSQL comes up.
+func TestStartsBeforeDatabase(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	const password = "late-db-password"
+	env := []string{"DB_HOST=127.0.0.1", fmt.Sprintf("DB_PORT=%d", port), "DB_NAME=postgres", "DB_USER=postgres",
+		"DB_PASSWORD=" + password, "DB_SSLMODE=disable", "DB_STARTUP_TIMEOUT=60s", "SHUTDOWN_DRAIN_DELAY=0s"}
+	started := make(chan error, 1)
+	var p *servicetest.Process
+	go func() {
+		var err error
+		p, err = servicetest.StartOrders(ctx, binary, env)
+		started <- err
+	}()
+	time.Sleep(2 * time.Second) // the service is retrying now
+	srv, err := postgres.Start(ctx, postgres.Options{Port: port, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Stop(context.WithoutCancel(ctx)) }()
+	if err := <-started; err != nil {
+		t.Fatalf("service did not become ready after the database came up: %v", err)
+	}
+	defer func() { _ = p.Kill() }()
+	if !strings.Contains(strings.Join(p.Logs(), "\n"), "database not reachable yet, retrying") {
+		t.Fatal("the service did not report waiting for the database")
+	}
+	if code, body := do(t, &http.Client{Timeout: 10 * time.Second}, http.MethodPost, p.BaseURL+"/v1/orders", newOrderBody("late-db")); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+}
+
 // TestBadConfigurationExits checks that the binary refuses to start with a
 // clear error naming the variable, without echoing the password.
 func TestBadConfigurationExits(t *testing.T) {
@@ -219,6 +262,8 @@ func TestBadConfigurationExits(t *testing.T) {
 	}{
 		{"no database host", []string{"DB_NAME=x", "DB_USER=u", "DB_PASSWORD=pw-secret-1"}, "DB_HOST is required"},
 		{"bad port", []string{"DB_HOST=127.0.0.1", "DB_PORT=99999", "DB_NAME=x", "DB_USER=u", "DB_PASSWORD=pw-secret-1"}, "DB_PORT"},
+		{"database unreachable at start", []string{"DB_HOST=127.0.0.1", "DB_PORT=1", "DB_NAME=x", "DB_USER=u", "DB_PASSWORD=pw-secret-1",
+			"DB_SSLMODE=disable", "DB_STARTUP_TIMEOUT=1s", "HTTP_ADDR=127.0.0.1:0"}, "not reachable within DB_STARTUP_TIMEOUT=1s"},
 		{"both passwords", []string{"DB_HOST=127.0.0.1", "DB_NAME=x", "DB_USER=u", "DB_PASSWORD=pw-secret-1", "DB_PASSWORD_FILE=/nonexistent"}, "both set"},
 	}
 	for _, tt := range tests {
@@ -253,11 +298,11 @@ func TestBadConfigurationExits(t *testing.T) {
 func TestGracefulShutdownUnderLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	db, err := servicetest.StartDB(ctx)
+	db, stopDB, err := servicetest.Database(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = db.Server.Stop(context.Background()) }()
+	defer stopDB()
 	const drain = 1500 * time.Millisecond
 	p, err := servicetest.StartOrders(ctx, binary, append(db.Env(),
 		"SHUTDOWN_DRAIN_DELAY="+drain.String(), "SHUTDOWN_TIMEOUT=30s", "REQUEST_TIMEOUT=20s", "DB_MAX_CONNS=20"))
@@ -314,7 +359,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 
 	// Load for a moment, then block the table so requests stay in flight.
 	time.Sleep(time.Second)
-	lockConn, err := pgx.Connect(ctx, db.Server.ConnString(db.Name))
+	lockConn, err := pgx.Connect(ctx, db.ConnString())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,9 @@ func migrate(ctx context.Context, st *store.Store, timeout time.Duration, log *s
 	for {
 		applied, err := store.Migrate(ctx, st.Pool(), migrations)
 		if err == nil {
+			if applied == nil {
+				applied = []int{}
+			}
 			log.InfoContext(ctx, "database schema up to date", "applied", applied, "known", len(migrations))
 			return nil
 		}

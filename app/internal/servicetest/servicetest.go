@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,14 @@ func (db DB) Env() []string {
 		"DB_HOST=" + db.Host, "DB_PORT=" + strconv.Itoa(db.Port), "DB_NAME=" + db.Name,
 		"DB_USER=" + db.User, "DB_PASSWORD=" + db.Password, "DB_SSLMODE=" + db.SSLMode,
 	}
+}
+
+// ConnString is a pgx/libpq URL for db.
+func (db DB) ConnString() string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(db.User, db.Password),
+		Host: net.JoinHostPort(db.Host, strconv.Itoa(db.Port)), Path: "/" + db.Name,
+		RawQuery: "sslmode=" + url.QueryEscape(db.SSLMode)}
+	return u.String()
 }
 
 // ExternalDB returns the database named by TEST_DB_HOST, TEST_DB_PORT

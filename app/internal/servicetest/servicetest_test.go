@@ -48,3 +48,11 @@ func TestDBEnv(t *testing.T) {
 		t.Fatalf("Env() = %q, want %q", got, want)
 	}
 }
+
+func TestDBConnString(t *testing.T) {
+	got := DB{Host: "10.0.0.1", Port: 5433, Name: "orders", User: "app", Password: "p@ss/w:rd", SSLMode: "require"}.ConnString()
+	want := "postgres://app:p%40ss%2Fw%3Ard@10.0.0.1:5433/orders?sslmode=require"
+	if got != want {
+		t.Fatalf("ConnString() = %q, want %q", got, want)
+	}
+}
