@@ -181,8 +181,12 @@ var retryStatusCodes = []int{
 // a 408/429/5xx answer, a timeout, or a dropped or refused connection.
 // Authentication and authorisation failures (401/403), other 4xx answers,
 // cancelled contexts and anything else are not.
+//
+// A request that timed out is retried even though Go reports it as a
+// context.DeadlineExceeded; when the caller's own context has expired the
+// remaining attempts fail at once, so the retries stay bounded.
 func Retryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var terr *transport.Error
@@ -231,10 +235,10 @@ func (c *Client) Explain(err error, action, registry string) error {
 		return fmt.Errorf("%s: registry %s has no such manifest (404): check the repository and digest: %w", action, registry, err)
 	case code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
 		return fmt.Errorf("%s: registry %s kept failing (HTTP %d) after %d attempts with backoff: retry later or check the registry's health: %w", action, registry, code, c.opts.Backoff.Steps, err)
-	case Retryable(err):
-		return fmt.Errorf("%s: registry %s unreachable or not answering after %d attempts with backoff (timeout %s): check the address, network and registry health: %w", action, registry, c.opts.Backoff.Steps, c.opts.RequestTimeout, err)
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return fmt.Errorf("%s: registry %s: gave up: %w", action, registry, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: registry %s: cancelled: %w", action, registry, err)
+	case Retryable(err) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: registry %s unreachable or not answering after %d attempts with backoff (timeout %s per request): check the address, network and registry health: %w", action, registry, c.opts.Backoff.Steps, c.opts.RequestTimeout, err)
 	case strings.Contains(err.Error(), "http: server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("%s: registry %s speaks plain HTTP: pass --plain-http: %w", action, registry, err)
 	}
