@@ -167,11 +167,11 @@ func (m *Pipeline) postgresService(password *dagger.Secret) *dagger.Service {
 
 // integrationStage runs the integration tests against PostgreSQL as a service.
 func (m *Pipeline) integrationStage(ctx context.Context, dbPassword *dagger.Secret) (stageResult, error) {
-	ctr, err := m.goContainer(ctx)
+	base, err := m.goBase(ctx)
 	if err != nil {
 		return stageResult{}, err
 	}
-	ctr = withPostgresBinaries(ctr).
+	ctr := m.withSource(withPostgresBinaries(base)).
 		WithServiceBinding(dbAlias, m.postgresService(dbPassword)).
 		WithEnvVariable("TEST_DB_HOST", dbAlias).
 		WithEnvVariable("TEST_DB_PORT", "5432").

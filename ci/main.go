@@ -117,9 +117,10 @@ func (m *Pipeline) goImageRef(ctx context.Context) (string, error) {
 	return img, nil
 }
 
-// goContainer returns the Go toolchain container with the repository at /src
-// and the module, build and linter caches mounted.
-func (m *Pipeline) goContainer(ctx context.Context) (*dagger.Container, error) {
+// goBase returns the Go toolchain container with the module, build and
+// linter caches mounted, before the source is added (so what is installed on
+// top of it stays cached across source changes).
+func (m *Pipeline) goBase(ctx context.Context) (*dagger.Container, error) {
 	img, err := m.goImageRef(ctx)
 	if err != nil {
 		return nil, err
@@ -134,9 +135,22 @@ func (m *Pipeline) goContainer(ctx context.Context) (*dagger.Container, error) {
 		WithEnvVariable("GOLANGCI_LINT_CACHE", "/root/.cache/golangci-lint").
 		WithMountedCache("/go/pkg/mod", dag.CacheVolume(goModCache)).
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume(goBuildCache)).
-		WithMountedCache("/root/.cache/golangci-lint", dag.CacheVolume(lintCache)).
-		WithMountedDirectory(srcDir, m.Source).
-		WithWorkdir(srcDir), nil
+		WithMountedCache("/root/.cache/golangci-lint", dag.CacheVolume(lintCache)), nil
+}
+
+// withSource adds the repository at /src as the working directory.
+func (m *Pipeline) withSource(ctr *dagger.Container) *dagger.Container {
+	return ctr.WithMountedDirectory(srcDir, m.Source).WithWorkdir(srcDir)
+}
+
+// goContainer returns the Go toolchain container with the repository at /src
+// and the module, build and linter caches mounted.
+func (m *Pipeline) goContainer(ctx context.Context) (*dagger.Container, error) {
+	base, err := m.goBase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.withSource(base), nil
 }
 
 // withPostgresBinaries adds Debian's PostgreSQL server to a container, for the
