@@ -2,11 +2,10 @@ module dagger/pipeline
 
 go 1.26.1
 
-require golang.org/x/sync v0.20.0
-
 require (
 	dagger.io/dagger v0.21.9
 	golang.org/x/mod v0.42.0
+	golang.org/x/sync v0.20.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

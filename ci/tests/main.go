@@ -25,16 +25,15 @@ import (
 // The bad fixtures add a package to the repository.
 const (
 	fixtureDir = "internal/zzfixture"
-	// lintBad passes the compiler but not go vet's printf check.
+	// lintBad compiles and passes the vet checks `go test` runs, but the
+	// unused linter of golangci-lint reports the forgotten function.
 	lintBad = `// Package zzfixture is a deliberately broken fixture of the pipeline's tests.
 package zzfixture
 
-import "fmt"
+// Answer returns 42.
+func Answer() int { return 42 }
 
-// Greet prints a greeting with a wrong format verb.
-func Greet(name string) {
-	fmt.Printf("hello %d\n", name)
-}
+func forgotten() int { return 7 }
 `
 	cleanCode = `// Package zzfixture is a deliberately broken fixture of the pipeline's tests.
 package zzfixture
@@ -162,7 +161,7 @@ func (m *Tests) GoodFixturePasses(ctx context.Context) error {
 	return nil
 }
 
-// LintErrorFailsLint adds code with a vet error: lint fails with the finding
+// LintErrorFailsLint adds code with a lint error: lint fails with the finding
 // in lint.xml, the unit tests still pass, and check-reports names lint.
 func (m *Tests) LintErrorFailsLint(ctx context.Context) error {
 	bad := m.Source.WithNewFile(fixtureDir+"/fixture.go", lintBad)
@@ -173,7 +172,7 @@ func (m *Tests) LintErrorFailsLint(ctx context.Context) error {
 	if err := expect(s.outcome(), map[string]string{"lint": "failed", "unit": "passed", "build": "passed"}); err != nil {
 		return err
 	}
-	if err := contains(ctx, reports, "lint.xml", "zzfixture", "printf"); err != nil {
+	if err := contains(ctx, reports, "lint.xml", "zzfixture", "forgotten"); err != nil {
 		return err
 	}
 	return checkReportsFails(ctx, m.Source, reports, "lint failed")
