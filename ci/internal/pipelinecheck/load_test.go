@@ -44,8 +44,8 @@ stages:
 
 func TestMainBranch(t *testing.T) {
 	for src, want := range map[string]bool{
-		"trigger: none":                             false,
-		"trigger: [main]":                           true,
+		"trigger: none":   false,
+		"trigger: [main]": true,
 		"trigger:\n  branches:\n    include: [main]": true,
 		"trigger:\n  branches:\n    include: [dev]":  false,
 	} {
