@@ -305,7 +305,7 @@ var (
 		regexp.MustCompile(`^(result="\$\()?dagger call [^;&|<>` + "`" + `]*?(\)")?$`),
 		regexp.MustCompile(`^printf '%s\\n' "\$result"$`),
 		regexp.MustCompile(`^if \[ -n "\$OUTPUT_VARIABLE" \]; then echo "##vso\[task\.setvariable variable=\$\{OUTPUT_VARIABLE\};isoutput=true\]\$\{result\}"; fi$`),
-		regexp.MustCompile(`^if \[ -n "\$OUTPUT_FILE" \]; then printf '%s\\n' "\$result" > "\$OUTPUT_FILE"; fi$`),
+		regexp.MustCompile(`^if \[ -n "\$OUTPUT_FILE" \]; then mkdir -p "\$\(dirname "\$OUTPUT_FILE"\)" && printf '%s\\n' "\$result" > "\$OUTPUT_FILE"; fi$`),
 	}
 	// azureCLIAllowed: obtaining registry tokens, kubeconfigs and cluster tokens.
 	azureCLIAllowed = []*regexp.Regexp{
