@@ -54,7 +54,8 @@ type Options struct {
 
 // Server is a running PostgreSQL server.
 type Server struct {
-	// Host is the first listen address, the one clients should dial.
+	// Host is the address clients dial: the first listen address, or
+	// loopback when that is the unspecified address (0.0.0.0 or ::).
 	Host string
 	// Port is the TCP port the server listens on.
 	Port int
@@ -114,8 +115,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start postgres: create temporary directory: %w", err)
 	}
+	host := listen[0]
+	if ip := net.ParseIP(host); ip.IsUnspecified() {
+		// Listening on every address: clients on this machine dial loopback.
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
 	s := &Server{
-		Host:      listen[0],
+		Host:      host,
 		User:      superuser,
 		Password:  password,
 		Database:  "postgres",
@@ -141,7 +150,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	for i := 0; i < attempts; i++ {
 		s.Port = opts.Port
 		if s.Port == 0 {
-			if s.Port, err = freePort(ctx, listen[0]); err != nil {
+			if s.Port, err = freePort(ctx, host); err != nil {
 				break
 			}
 		}

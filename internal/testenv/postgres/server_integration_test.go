@@ -108,3 +108,21 @@ func TestStartOnFixedPort(t *testing.T) {
 		t.Fatal("second server on the same port started")
 	}
 }
+
+func TestListenOnAllAddresses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{ListenAddresses: []string{"0.0.0.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Stop(context.WithoutCancel(ctx)) }()
+	if s.Host != "127.0.0.1" {
+		t.Fatalf("Host = %q, want 127.0.0.1 for a wildcard listen address", s.Host)
+	}
+	conn, err := pgx.Connect(ctx, s.ConnString("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(ctx)
+}
