@@ -36,7 +36,7 @@ func main() {
 const usage = `usage:
   deploy render --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST [--namespace NS] [--component PATH]... [--out FILE]
   deploy apply  --kubeconfig FILE --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST
-                [--namespace NS] [--component PATH]... [--timeout 5m] [--rollback=true] [--unschedulable-grace 0s] [--summary-file FILE]
+                [--namespace NS] [--component PATH]... [--timeout 5m] [--rollback=true] [--unschedulable-grace 0s] [--dry-run] [--summary-file FILE]
 `
 
 type multi []string
@@ -131,6 +131,7 @@ func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long the rollout may take")
 	rollback := fs.Bool("rollback", true, "roll back to the previous revision when the rollout fails")
 	grace := fs.Duration("unschedulable-grace", 0, "how long pods may stay unschedulable before the rollout fails (raise it with a cluster autoscaler)")
+	dryRun := fs.Bool("dry-run", false, "only validate the rendered objects with a server-side dry run; change nothing")
 	summaryFile := fs.String("summary-file", "", "also write the summary as JSON to FILE")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -141,7 +142,7 @@ func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	sum, err := deploy.Run(ctx, deploy.Options{
 		Kubeconfig: *kubeconfig, Manifests: *manifests, Environment: *env, Image: *image,
 		Namespace: *namespace, Components: *components, Timeout: *timeout, Rollback: *rollback,
-		UnschedulableGrace: *grace, Logger: log,
+		UnschedulableGrace: *grace, DryRunOnly: *dryRun, Logger: log,
 	})
 	if sum != nil {
 		fmt.Fprint(stdout, sum.String())

@@ -47,6 +47,7 @@ const (
 	Unchanged  Outcome = "unchanged"
 	RolledBack Outcome = "rolled-back"
 	Failed     Outcome = "failed"
+	Validated  Outcome = "validated"
 )
 
 // Options configure Run.
@@ -71,6 +72,8 @@ type Options struct {
 	// UnschedulableGrace is how long pods may stay unschedulable before the
 	// rollout counts as failed (give a cluster autoscaler time). Default 0.
 	UnschedulableGrace time.Duration
+	// DryRunOnly stops after the server-side dry run (nothing is changed).
+	DryRunOnly bool
 	// PollInterval is how often the rollout is checked (default 500ms).
 	PollInterval time.Duration
 	// Logger receives progress; default slog.Default().
@@ -266,6 +269,10 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 		return fmt.Errorf("server-side dry run refused the manifests, nothing was changed: %w", err)
 	}
 	d.log.InfoContext(ctx, "server-side dry run accepted the manifests", "objects", len(res.Objects))
+	if d.opts.DryRunOnly {
+		sum.Outcome = Validated
+		return nil
+	}
 
 	// 2. Same digest and nothing else changed in the Deployment: a no-op.
 	if live != nil {

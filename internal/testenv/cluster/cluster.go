@@ -111,6 +111,7 @@ type Cluster struct {
 	LogDir string
 
 	log      *slog.Logger
+	host     hostSnapshot
 	procs    []*proc
 	lock     *os.File
 	d        dirs
@@ -218,6 +219,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	cleanupLeftovers(ctx, log)
+	host := snapshotHost()
 
 	root, err := os.MkdirTemp("", "goaks-cluster-")
 	if err != nil {
@@ -231,7 +233,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c := &Cluster{
 		Dir: root, Server: "https://" + net.JoinHostPort(HostIP, strconv.Itoa(apiServerPort)),
 		Kubeconfigs: map[string]string{}, HostIP: HostIP, NodeIP: NodeIP, LogDir: d.logs,
-		log: log, lock: lock, d: d, keepLogs: opts.LogDir != "",
+		log: log, host: host, lock: lock, d: d, keepLogs: opts.LogDir != "",
 	}
 	defer func() {
 		if err != nil {
@@ -696,7 +698,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	c.Registry, c.Registries = nil, nil
 	removeLogLinks(c.Dir)
-	if err := removeCgroups(c.d.runcRoot); err != nil {
+	if err := restoreHost(c.host); err != nil {
 		errs = append(errs, err)
 	}
 	if err := os.RemoveAll(c.Dir); err != nil {

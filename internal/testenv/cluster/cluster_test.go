@@ -161,7 +161,7 @@ func get(ctx context.Context, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
@@ -197,6 +197,11 @@ func checkNamespaceLimits(ctx context.Context, t *testing.T, c *cluster.Cluster)
 
 func checkNothingLeft(t *testing.T, dir string) {
 	t.Helper()
+	for _, p := range []string{"/run/containerd/s", "/var/lib/cni/results", "/var/lib/kubelet/device-plugins", "/sys/fs/cgroup/memory/k8s.io"} {
+		if entries, err := os.ReadDir(p); err == nil && len(entries) > 0 {
+			t.Errorf("%s holds %d entries left by the cluster", p, len(entries))
+		}
+	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("working directory %s still exists (%v)", dir, err)
 	}
