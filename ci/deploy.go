@@ -13,7 +13,7 @@ import (
 
 const (
 	kubeconfigPath = "/run/secrets/kubeconfig"
-	kubeTokenPath  = "/run/secrets/kube-token"
+	kubeTokenPath  = "/run/secrets/kube-token" //nolint:gosec // a mount path, not a credential
 )
 
 // Deploy renders the environment's overlay of manifests/ with the image

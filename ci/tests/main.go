@@ -205,10 +205,10 @@ func (m *Tests) StageFailureFailsCi(ctx context.Context) error {
 		WithNewFile(fixtureDir+"/fixture_test.go", failingTest)
 	p := dag.Pipeline(dagger.PipelineOpts{Source: bad})
 	if _, err := p.Ci().Sync(ctx); err == nil || !strings.Contains(err.Error(), "unit failed") {
-		return fmt.Errorf("ci on a failing test: error %v, want one naming the unit stage", err)
+		return fmt.Errorf("ci on a failing test: want an error naming the unit stage, got: %w", orPassed(err))
 	}
 	if _, err := p.UnitTest().Contents(ctx); err == nil || !strings.Contains(err.Error(), "TestDeliberatelyFails") {
-		return fmt.Errorf("unit-test on a failing test: error %v, want one naming the test", err)
+		return fmt.Errorf("unit-test on a failing test: want an error naming the test, got: %w", orPassed(err))
 	}
 	return nil
 }
@@ -220,9 +220,20 @@ func checkReportsFails(ctx context.Context, source, reports *dagger.Directory, w
 		return errors.New("check-reports passed the reports of a failed run")
 	}
 	if !strings.Contains(err.Error(), want) {
-		return fmt.Errorf("check-reports error %q does not say %q", err, want)
+		return fmt.Errorf("check-reports error does not say %q: %w", want, err)
 	}
 	return nil
+}
+
+// errPassed stands for the missing error of a call that should have failed.
+var errPassed = errors.New("no error: the call passed")
+
+// orPassed returns err, or errPassed when the call did not fail.
+func orPassed(err error) error {
+	if err == nil {
+		return errPassed
+	}
+	return err
 }
 
 // ReleaseRefusesTags checks that deploy, promote and acceptance attestation
@@ -232,14 +243,14 @@ func (m *Tests) ReleaseRefusesTags(ctx context.Context) error {
 	kubeconfig := dag.SetSecret("tests-kubeconfig", "apiVersion: v1\nkind: Config\n")
 	tagged := "registry.example:5000/orders:latest"
 	if _, err := p.Deploy(ctx, kubeconfig, "staging", tagged); err == nil || !strings.Contains(err.Error(), "not pinned to a digest") {
-		return fmt.Errorf("deploy of a tag: error %v, want a refusal", err)
+		return fmt.Errorf("deploy of a tag: want a refusal, got: %w", orPassed(err))
 	}
 	if _, err := p.Deploy(ctx, kubeconfig, "qa", digestRef); err == nil || !strings.Contains(err.Error(), "--environment") {
-		return fmt.Errorf("deploy to an unknown environment: error %v, want a refusal naming --environment", err)
+		return fmt.Errorf("deploy to an unknown environment: want a refusal naming --environment, got: %w", orPassed(err))
 	}
 	pub := dag.Directory().WithNewFile("cosign.pub", "not a key").File("cosign.pub")
 	if _, err := p.Promote(tagged, "prod.example:5000/orders", pub).Ref(ctx); err == nil || !strings.Contains(err.Error(), "not pinned to a digest") {
-		return fmt.Errorf("promote of a tag: error %v, want a refusal", err)
+		return fmt.Errorf("promote of a tag: want a refusal, got: %w", orPassed(err))
 	}
 	return nil
 }

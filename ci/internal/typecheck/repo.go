@@ -16,12 +16,13 @@ const TestModuleDir = "tests"
 // CheckRepository type-checks the module whose dagger.json is in root and,
 // when present, its test module (source/tests, depending on the main module).
 // It returns the names of the modules that passed.
-func CheckRepository(ctx context.Context, root string) ([]string, error) {
+// lint, when given, is run in each scratch copy (see Options.Lint).
+func CheckRepository(ctx context.Context, root string, lint ...string) ([]string, error) {
 	cfg, err := modinfo.ReadConfig(root)
 	if err != nil {
 		return nil, err
 	}
-	if err := Check(ctx, Options{Dir: root}); err != nil {
+	if err := Check(ctx, Options{Dir: root, Lint: lint}); err != nil {
 		return nil, fmt.Errorf("module %s: %w", cfg.Name, err)
 	}
 	checked := []string{cfg.Name}
@@ -37,7 +38,7 @@ func CheckRepository(ctx context.Context, root string) ([]string, error) {
 	if err != nil {
 		return checked, err
 	}
-	if err := Check(ctx, Options{Dir: testsDir, Deps: map[string]*modinfo.Module{cfg.Name: main}}); err != nil {
+	if err := Check(ctx, Options{Dir: testsDir, Deps: map[string]*modinfo.Module{cfg.Name: main}, Lint: lint}); err != nil {
 		return checked, fmt.Errorf("module %s: %w", tcfg.Name, err)
 	}
 	return append(checked, tcfg.Name), nil

@@ -44,6 +44,10 @@ type Options struct {
 	// Deps maps dependency names from dagger.json to their loaded modules, for
 	// modules that call other modules (bindings are generated from them).
 	Deps map[string]*modinfo.Module
+	// Lint, when set, is run in the scratch copy after go vet, e.g. the
+	// repository's golangci-lint (generated stand-ins are skipped by it as
+	// generated code). The module's main package can be linted nowhere else.
+	Lint []string
 }
 
 // Check type-checks the module in opts.Dir. The returned error carries the
@@ -53,7 +57,10 @@ func Check(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	srcDir := filepath.Join(opts.Dir, cfg.Source)
+	srcDir, err := filepath.Abs(filepath.Join(opts.Dir, cfg.Source))
+	if err != nil {
+		return fmt.Errorf("module source: %w", err)
+	}
 	mod, err := modinfo.LoadSource(srcDir, cfg.Name)
 	if err != nil {
 		return err
@@ -108,6 +115,16 @@ func Check(ctx context.Context, opts Options) error {
 		if out, err := goCmd(ctx, scratch, args...); err != nil {
 			out = strings.ReplaceAll(out, scratch+string(filepath.Separator), srcDir+string(filepath.Separator))
 			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if len(opts.Lint) > 0 {
+		cmd := exec.CommandContext(ctx, opts.Lint[0], opts.Lint[1:]...) //nolint:gosec // the caller's lint command
+		cmd.Dir = scratch
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			text := strings.ReplaceAll(string(out), scratch+string(filepath.Separator), srcDir+string(filepath.Separator))
+			return fmt.Errorf("%s: %w\n%s", strings.Join(opts.Lint, " "), err, text)
 		}
 	}
 	return nil

@@ -183,3 +183,27 @@ func TestWrongDependencyCallFails(t *testing.T) {
 		})
 	}
 }
+
+// TestLintCommandRunsInScratch checks that Options.Lint runs in the scratch
+// copy (where the stand-ins make the main package compile) and that its
+// failure fails the check with its output, paths mapped back to the module.
+func TestLintCommandRunsInScratch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	scratch := t.TempDir()
+	lint := []string{"sh", "-c", `test -f dagger.gen.go && test -f internal/dagger/dagger.gen.go && echo "$PWD/main.go:1:1: finding" && exit 3`}
+	err := Check(ctx, Options{Dir: repoRoot, Scratch: scratch, Lint: lint})
+	if err == nil {
+		t.Fatal("a failing lint command did not fail the check")
+	}
+	abs, aerr := filepath.Abs(filepath.Join(repoRoot, "ci"))
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	if !strings.Contains(err.Error(), abs+string(filepath.Separator)+"main.go:1:1: finding") {
+		t.Fatalf("lint output not mapped back to the module: %v", err)
+	}
+	if err := Check(ctx, Options{Dir: repoRoot, Lint: []string{"true"}}); err != nil {
+		t.Fatalf("a passing lint command failed the check: %v", err)
+	}
+}
