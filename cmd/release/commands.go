@@ -116,7 +116,7 @@ func (e *env) signer(ctx context.Context, k keyFlags) (*signing.Signer, error) {
 		}
 		return signing.SignerFromPEM("--key", pemBytes, []byte(e.getenv(envKeyPass)))
 	}
-	return nil, errors.New("no signing key: pass --key FILE (password in " + envKeyPass + ") or --kms-key azurekms://...")
+	return nil, errors.New("no signing key: pass --key FILE (password in " + envKeyPass + ") or --kms-key azurekms://VAULT.vault.azure.net/KEY")
 }
 
 func (e *env) verifier(ctx context.Context, flagName, ref string) (*signing.Verifier, error) {

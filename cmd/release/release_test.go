@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	releaseBin = filepath.Join(dir, "release")
-	cmd := exec.Command("go", "build", "-o", releaseBin, ".")
+	cmd := exec.CommandContext(context.Background(), "go", "build", "-o", releaseBin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build release command: %v\n%s", err, out)

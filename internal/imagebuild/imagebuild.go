@@ -121,7 +121,7 @@ func Index(ctx context.Context, bins []Binary, opts Options) (v1.ImageIndex, err
 	// Order platforms so the same set of binaries gives the same index
 	// whatever order they were given in.
 	slices.SortFunc(adds, func(a, b mutate.IndexAddendum) int {
-		return strings.Compare(a.Descriptor.Platform.String(), b.Descriptor.Platform.String())
+		return strings.Compare(a.Platform.String(), b.Platform.String())
 	})
 	idx = mutate.AppendManifests(idx, adds...)
 	idx = mutate.Annotations(idx, labels).(v1.ImageIndex)

@@ -25,7 +25,7 @@ func Digest(flag, s string, opts ...name.Option) (name.Digest, error) {
 	// silently ignored, so refuse it to avoid a misleading reference.
 	repoPart := s[:at]
 	if i := strings.LastIndex(repoPart, ":"); i > strings.LastIndex(repoPart, "/") {
-		return name.Digest{}, fmt.Errorf("%s %q carries both a tag and a digest: pass only REGISTRY/REPO@sha256:...", flag, s)
+		return name.Digest{}, fmt.Errorf("%s %q carries both a tag and a digest: pass only REGISTRY/REPO@sha256:<digest>", flag, s)
 	}
 	if !strings.HasPrefix(s[at+1:], "sha256:") {
 		return name.Digest{}, fmt.Errorf("%s %q: only sha256 digests are supported: pass REGISTRY/REPO@sha256:<64 hex digits>", flag, s)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -70,7 +70,7 @@ func (f *fixture) dstRO(ctx context.Context) signing.RegistryOptions {
 // signed), tagged "candidate".
 func (f *fixture) publish(ctx context.Context, revision string, key *releasetest.Key) name.Digest {
 	f.t.Helper()
-	idx := releasetest.SampleIndex(f.t, revision)
+	idx := releasetest.SampleIndex(ctx, f.t, revision)
 	if key == nil {
 		d, err := idx.Digest()
 		if err != nil {
@@ -318,7 +318,7 @@ func TestPromoteTransientFaults(t *testing.T) {
 			// A fresh production repository per case, so each case copies.
 			o := f.options(src)
 			var err error
-			o.To, err = name.NewRepository(f.Prod.Host()+"/faults/case"+string(rune('a'+i)), name.Insecure)
+			o.To, err = name.NewRepository(f.Prod.Host()+"/faults/case"+fmt.Sprint(i), name.Insecure)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -584,7 +584,7 @@ func TestPromoteAllowUnaccepted(t *testing.T) {
 func TestPromoteSingleImage(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx()
-	idx := releasetest.SampleIndex(t, "single")
+	idx := releasetest.SampleIndex(ctx, t, "single")
 	im, err := idx.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
@@ -612,7 +612,7 @@ func TestPromoteSingleImage(t *testing.T) {
 	if err := validate.Image(got); err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := got.Digest(); d != v1.Hash(im.Manifests[0].Digest) {
+	if d, _ := got.Digest(); d != im.Manifests[0].Digest {
 		t.Fatalf("digest %s", d)
 	}
 }

@@ -24,7 +24,7 @@ func TestPublishRejectsBadTag(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Publish(t.Context(), Options{
-		Index: releasetest.SampleIndex(t, "r1"), Repository: repo, Tags: []string{"bad tag"},
+		Index: releasetest.SampleIndex(t.Context(), t, "r1"), Repository: repo, Tags: []string{"bad tag"},
 		Registry: env.NonProd.Client(nil), Signer: env.NonProdKey.Signer(t),
 	})
 	if err == nil || !strings.Contains(err.Error(), `--tag "bad tag"`) {
@@ -43,7 +43,7 @@ func TestPublishSignsAttestsAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := releasetest.SampleIndex(t, "abc123")
+	idx := releasetest.SampleIndex(ctx, t, "abc123")
 	want, err := idx.Digest()
 	if err != nil {
 		t.Fatal(err)

@@ -113,11 +113,11 @@ func startSide(ctx context.Context, t testing.TB, user, pass string) Side {
 		t.Fatalf("start registry: %v", err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
-	p, err := faultproxy.Start(r.Host)
+	p, err := faultproxy.Start(ctx, r.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Close() })
+	t.Cleanup(func() { _ = p.Close() }) //nolint:contextcheck // Close bounds its own shutdown
 	return Side{Registry: r, Proxy: p}
 }
 
@@ -166,7 +166,7 @@ func SampleBinaries(t testing.TB) []imagebuild.Binary {
 		for _, p := range Platforms {
 			plat, _ := v1.ParsePlatform(p)
 			out := filepath.Join(binDir, plat.Architecture, "orders")
-			cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./internal/releasetest/samplebin")
+			cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./internal/releasetest/samplebin") //nolint:gosec,noctx // fixed package, built once per test process
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+plat.OS, "GOARCH="+plat.Architecture)
 			if b, err := cmd.CombinedOutput(); err != nil {
@@ -187,9 +187,9 @@ func SampleBinaries(t testing.TB) []imagebuild.Binary {
 }
 
 // SampleIndex builds the sample image; revision changes its digest.
-func SampleIndex(t testing.TB, revision string) v1.ImageIndex {
+func SampleIndex(ctx context.Context, t testing.TB, revision string) v1.ImageIndex {
 	t.Helper()
-	idx, err := imagebuild.Index(context.Background(), SampleBinaries(t), imagebuild.Options{
+	idx, err := imagebuild.Index(ctx, SampleBinaries(t), imagebuild.Options{
 		Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Source: "https://github.com/go-aks/pipeline", Revision: revision,
 	})
 	if err != nil {

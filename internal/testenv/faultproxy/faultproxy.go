@@ -69,12 +69,14 @@ type Proxy struct {
 }
 
 // Start proxies 127.0.0.1:0 to the plain-HTTP server at target (host:port).
-func Start(target string) (*Proxy, error) {
+// ctx bounds only the setup; Close stops the proxy.
+func Start(ctx context.Context, target string) (*Proxy, error) {
 	u, err := url.Parse("http://" + target)
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: target %q: %w", target, err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}

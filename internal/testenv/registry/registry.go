@@ -125,7 +125,7 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 		host = "127.0.0.1"
 	}
 	if port == "0" {
-		port, err = freePort(host)
+		port, err = freePort(ctx, host)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +134,9 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 
 	htpasswdPath := ""
 	if cfg.Username != "" {
-		hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.DefaultCost)
+		// The registry checks the bcrypt hash on every request; the lowest
+		// cost keeps a throwaway test registry from spending its time there.
+		hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.MinCost)
 		if err != nil {
 			return nil, fmt.Errorf("registry: hash password: %w", err)
 		}
@@ -155,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 	defer func() { _ = logFile.Close() }()
 
 	// Not CommandContext: the registry outlives Start's context; Close stops it.
-	cmd := exec.Command(bin, "serve", configPath) //nolint:gosec // our own built binary and config
+	cmd := exec.Command(bin, "serve", configPath) //nolint:gosec,noctx // our own binary; it outlives ctx and Close stops it
 	cmd.Dir = work
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
@@ -204,7 +206,7 @@ func (r *Registry) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-r.done:
-			return fmt.Errorf("registry: exited before answering on %s (%v); log:\n%s", url, r.waitErr, r.logTail())
+			return fmt.Errorf("registry: exited before answering on %s (%w); log:\n%s", url, r.waitErr, r.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("registry: no answer on %s within %s: %w; log:\n%s", url, startTimeout, ctx.Err(), r.logTail())
 		case <-time.After(50 * time.Millisecond):
@@ -269,8 +271,9 @@ func (r *Registry) logTail() string {
 	return string(bytes.TrimSpace(data))
 }
 
-func freePort(host string) (string, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+func freePort(ctx context.Context, host string) (string, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return "", fmt.Errorf("registry: pick a free port on %s: %w", host, err)
 	}
