@@ -85,15 +85,12 @@ func (s *Signer) Verifier() *Verifier { return &Verifier{v: s.sv, identity: s.id
 // Identity names the public key (its fingerprint, or its KMS URI).
 func (v *Verifier) Identity() string { return v.identity }
 
-// IsKMS reports whether ref is a KMS key reference (azurekms://, awskms://,
-// gcpkms://, hashivault://).
+// IsKMS reports whether ref is a KMS key reference (SCHEME://..., other than
+// env://). Only azurekms:// is built in; other schemes fail to load with an
+// error saying so.
 func IsKMS(ref string) bool {
-	for _, p := range kms.SupportedProviders() {
-		if strings.HasPrefix(ref, p) {
-			return true
-		}
-	}
-	return strings.Contains(ref, "kms://")
+	scheme, _, ok := strings.Cut(ref, "://")
+	return ok && scheme != "env" && scheme != "" && !strings.ContainsAny(scheme, "/\\.")
 }
 
 // LoadSigner loads a signing key. ref is a path to a cosign encrypted private
@@ -107,6 +104,10 @@ func LoadSigner(ctx context.Context, flag, ref string, password []byte) (*Signer
 	}
 	if IsKMS(ref) {
 		sv, err := kms.Get(ctx, ref, crypto.SHA256)
+		var notFound *kms.ProviderNotFoundError
+		if errors.As(err, &notFound) {
+			return nil, fmt.Errorf("%s: %s is not a supported KMS: use azurekms://VAULT.vault.azure.net/KEY[/VERSION] (built in: %v)", flag, ref, kms.SupportedProviders())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: open KMS key %s (check the URI and the Azure credentials AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET or workload identity): %w", flag, ref, err)
 		}
