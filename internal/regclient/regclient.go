@@ -278,3 +278,11 @@ func (r *countingReader) Read(p []byte) (int, error) {
 }
 
 func (r *countingReader) Close() error { return r.rc.Close() }
+
+// String describes the client without its credentials' secret.
+func (c *Client) String() string {
+	return fmt.Sprintf("regclient.Client{%s, plainHTTP=%v, attempts=%d}", c.opts.Credentials, c.opts.PlainHTTP, c.opts.Backoff.Steps)
+}
+
+// GoString is String, so %#v does not print the password either.
+func (c *Client) GoString() string { return c.String() }

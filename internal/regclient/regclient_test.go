@@ -86,7 +86,8 @@ func TestCredentialsFromEnv(t *testing.T) {
 
 func TestCredentialsNeverPrinted(t *testing.T) {
 	c := Credentials{Username: "ci", Password: "CANARY-secret"}
-	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c)} {
+	cl := New(Options{Credentials: c})
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprintf("%v %+v %#v", cl, cl, cl)} {
 		if strings.Contains(s, "CANARY") {
 			t.Fatalf("formatted credentials reveal the password: %s", s)
 		}

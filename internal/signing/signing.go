@@ -392,3 +392,9 @@ func isTrustFailure(err error) bool {
 	}
 	return false
 }
+
+// String names the key, never its material.
+func (s *Signer) String() string { return "signing.Signer{" + s.identity + "}" }
+
+// GoString is String, so %#v does not print the key either.
+func (s *Signer) GoString() string { return s.String() }

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,9 @@ func TestKeys(t *testing.T) {
 	}
 	if s.Identity() != v.Identity() || !strings.HasPrefix(v.Identity(), "sha256:") || len(v.Identity()) != 71 {
 		t.Fatalf("identities %q %q", s.Identity(), v.Identity())
+	}
+	if out := fmt.Sprintf("%v %+v %#v %s", s, s, s, s); strings.Contains(out, "D:") || !strings.Contains(out, s.Identity()) {
+		t.Fatalf("formatted signer: %s", out)
 	}
 	_, pub2, err := GenerateKeyPair([]byte("x"))
 	if err != nil {
