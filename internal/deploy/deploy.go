@@ -205,6 +205,9 @@ func newDeployer(ctx context.Context, rc *rest.Config, red *redactor, opts Optio
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Raw(); err != nil {
+		if apierrors.IsUnauthorized(err) {
+			return nil, fmt.Errorf("the Kubernetes API server %s refused the credentials in --kubeconfig %s (401 Unauthorized): fetch fresh credentials (az aks get-credentials; with Entra ID, kubelogin convert-kubeconfig and a valid login)", rc.Host, opts.Kubeconfig)
+		}
 		return nil, fmt.Errorf("cannot reach the Kubernetes API server %s with --kubeconfig %s: %s (check the file, the network path to the cluster and, for AKS with Entra ID, that kubelogin is installed and logged in)",
 			rc.Host, opts.Kubeconfig, red.clean(explainAPIError(err)))
 	}
@@ -239,7 +242,7 @@ func theDeployment(objs []*unstructured.Unstructured) (*unstructured.Unstructure
 		return nil, errors.New("rendered manifests hold no Deployment")
 	}
 	if found.GetNamespace() == "" {
-		return nil, fmt.Errorf("Deployment %s has no namespace: set namespace in the overlay or pass --namespace", found.GetName())
+		return nil, fmt.Errorf("the Deployment %s has no namespace: set namespace in the overlay or pass --namespace", found.GetName())
 	}
 	return found, nil
 }
@@ -542,4 +545,3 @@ func imageOf(t *corev1.PodTemplateSpec) string {
 	}
 	return ""
 }
-

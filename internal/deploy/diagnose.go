@@ -167,8 +167,9 @@ func suffix(msg string) string {
 	if msg == "" {
 		return ""
 	}
+	// Termination messages taken from logs end with what matters most.
 	if len(msg) > 400 {
-		msg = msg[:400] + "..."
+		msg = "..." + msg[len(msg)-400:]
 	}
 	return ": " + msg
 }

@@ -344,11 +344,11 @@ func (c *Cluster) start(ctx context.Context, binDir string, opts Options) error 
 	c.AdminKubeconfig = kubeconfigs["admin"]
 
 	// etcd.
-	clientPort, err := freePort()
+	clientPort, err := freePort(ctx)
 	if err != nil {
 		return err
 	}
-	peerPort, err := freePort()
+	peerPort, err := freePort(ctx)
 	if err != nil {
 		return err
 	}
@@ -471,7 +471,11 @@ func (c *Cluster) run(name string, inNetns bool, bin string, args ...string) err
 func (c *Cluster) failed() error {
 	for _, p := range c.procs {
 		if p.exited() {
-			return fmt.Errorf("%s exited (%v); last log lines:\n%s", p.name, p.err, p.logTail(20))
+			status := "exit status 0"
+			if p.err != nil {
+				status = p.err.Error()
+			}
+			return fmt.Errorf("%s exited (%s); last log lines:\n%s", p.name, status, p.logTail(20))
 		}
 	}
 	return nil
@@ -766,13 +770,14 @@ func cleanupLeftovers(ctx context.Context, log *slog.Logger) {
 	if prev != "" && filepath.IsAbs(prev) && strings.HasPrefix(filepath.Base(prev), "goaks-cluster-") {
 		_ = unmountUnder(prev)
 		removeLogLinks(prev)
-		_ = os.RemoveAll(prev)
+		_ = os.RemoveAll(prev) //nolint:gosec // our own earlier working directory, named in our state file and checked above
 	}
 	_ = os.Remove(statePath)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}

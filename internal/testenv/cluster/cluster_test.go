@@ -38,7 +38,7 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	bin := buildHello(t)
+	bin := buildHello(ctx, t)
 	for round := 1; round <= 2; round++ {
 		t.Run(fmt.Sprintf("start%d", round), func(t *testing.T) {
 			t0 := time.Now()
@@ -51,7 +51,7 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 			stopped := false
 			defer func() {
 				if !stopped {
-					_ = c.Stop(context.Background())
+					_ = c.Stop(ctx)
 				}
 			}()
 			checkPodsServe(ctx, t, c, bin)
@@ -62,15 +62,15 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 			}
 			stopped = true
 			t.Logf("cluster stopped in %s", time.Since(t1).Round(time.Millisecond))
-			checkNothingLeft(t, dir)
+			checkNothingLeft(ctx, t, dir)
 		})
 	}
 }
 
-func buildHello(t *testing.T) string {
+func buildHello(ctx context.Context, t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "hello")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/hello")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./testdata/hello")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build hello: %v\n%s", err, b)
@@ -195,7 +195,7 @@ func checkNamespaceLimits(ctx context.Context, t *testing.T, c *cluster.Cluster)
 	}
 }
 
-func checkNothingLeft(t *testing.T, dir string) {
+func checkNothingLeft(ctx context.Context, t *testing.T, dir string) {
 	t.Helper()
 	for _, p := range []string{"/run/containerd/s", "/var/lib/cni/results", "/var/lib/kubelet/device-plugins", "/sys/fs/cgroup/memory/k8s.io"} {
 		if entries, err := os.ReadDir(p); err == nil && len(entries) > 0 {
@@ -209,13 +209,13 @@ func checkNothingLeft(t *testing.T, dir string) {
 	if strings.Contains(string(mounts), dir) {
 		t.Errorf("mounts under %s remain", dir)
 	}
-	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), "goaks") {
+	if out, _ := exec.CommandContext(ctx, "ip", "netns", "list").Output(); strings.Contains(string(out), "goaks") {
 		t.Errorf("network namespace remains: %s", out)
 	}
-	if out, _ := exec.Command("ip", "-o", "link").Output(); strings.Contains(string(out), "goaks0") || strings.Contains(string(out), "cni0") {
+	if out, _ := exec.CommandContext(ctx, "ip", "-o", "link").Output(); strings.Contains(string(out), "goaks0") || strings.Contains(string(out), "cni0") {
 		t.Errorf("interfaces remain: %s", out)
 	}
-	if out, _ := exec.Command("iptables-save").Output(); strings.Contains(string(out), "KUBE-") || strings.Contains(string(out), "CNI-") {
+	if out, _ := exec.CommandContext(ctx, "iptables-save").Output(); strings.Contains(string(out), "KUBE-") || strings.Contains(string(out), "CNI-") {
 		t.Errorf("host iptables carry cluster rules:\n%s", out)
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")

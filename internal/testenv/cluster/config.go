@@ -133,6 +133,10 @@ containerRuntimeEndpoint: %[3]q
 podLogsDir: %[4]q
 podCIDR: %[5]q
 resolvConf: ""
+# No DNS server runs in the test cluster (pods reach the database by IP);
+# the address only keeps ClusterFirst pods from falling back with warnings.
+clusterDNS: [%[6]q]
+clusterDomain: cluster.local
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
@@ -149,7 +153,7 @@ localStorageCapacityIsolation: true
 nodeStatusUpdateFrequency: 5s
 syncFrequency: 10s
 fileCheckFrequency: 5s
-`, caFile, NodeIP, "unix://"+d.containerdSock, d.podLogs, PodCIDR)
+`, caFile, NodeIP, "unix://"+d.containerdSock, d.podLogs, PodCIDR, clusterDNSIP)
 }
 
 func kubeProxyConfig(kubeconfig string) string {
@@ -173,4 +177,3 @@ iptables:
   minSyncPeriod: 0s
 `, kubeconfig, NodeName, NodeIP, PodCIDR)
 }
-

@@ -35,7 +35,9 @@ const (
 	ServiceCIDR = "198.18.1.0/24"
 	// apiServerServiceIP is the first address of ServiceCIDR.
 	apiServerServiceIP = "198.18.1.1"
-	linkPrefix         = "/30"
+	// clusterDNSIP is the (unserved) cluster DNS address pods are given.
+	clusterDNSIP = "198.18.1.10"
+	linkPrefix   = "/30"
 	// hostRoute covers PodCIDR and ServiceCIDR.
 	hostRoute = "198.18.0.0/23"
 )

@@ -39,7 +39,7 @@ func startProc(name, logDir string, inNetns bool, bin string, args ...string) (*
 		bin = "nsenter"
 	}
 	// Not CommandContext: components outlive Start's context; Stop ends them.
-	cmd := exec.Command(bin, args...) //nolint:gosec // our own built binaries and arguments
+	cmd := exec.Command(bin, args...) //nolint:gosec,noctx // our own binaries; they outlive the starting context
 	cmd.Stdout = f
 	cmd.Stderr = f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
