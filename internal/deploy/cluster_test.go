@@ -19,7 +19,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -127,27 +126,14 @@ func (e *env) teardown() {
 	}
 }
 
-// prepareNamespace creates the database settings the platform team would:
-// the ConfigMap and Secret orders-db, and a database per namespace.
+// prepareNamespace creates a database per namespace and the settings the
+// platform team would provide (ConfigMap and Secret orders-db).
 func (e *env) prepareNamespace(ctx context.Context, ns string) error {
-	if _, err := e.admin.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
-		if _, err := e.admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
 	db := "orders_" + ns
 	if err := e.pg.CreateDatabase(ctx, db); err != nil {
 		return err
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "orders-db"}, Data: map[string]string{
-		"DB_HOST": e.pg.Host, "DB_PORT": fmt.Sprint(e.pg.Port), "DB_NAME": db, "DB_USER": e.pg.User, "DB_SSLMODE": "disable",
-	}}
-	if _, err := e.admin.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "orders-db"}, StringData: map[string]string{"password": e.pg.Password}}
-	_, err := e.admin.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{})
-	return err
+	return e.c.SetDatabase(ctx, ns, cluster.Database{Host: e.pg.Host, Port: e.pg.Port, Name: db, User: e.pg.User, Password: e.pg.Password})
 }
 
 func (e *env) buildImages(ctx context.Context) error {
@@ -395,6 +381,24 @@ func TestDeployLifecycle(t *testing.T) {
 			good = after
 		})
 	}
+
+	t.Run("failed revision left in place, next failure rolls back to the last serving one", func(t *testing.T) {
+		o := e.opts("staging", e.crash)
+		o.Rollback = false
+		sum, err := deploy.Run(ctx, o)
+		if err == nil || sum == nil || sum.Outcome != deploy.Failed {
+			t.Fatalf("deploy with --rollback=false: outcome %v, err %v; want failed", sum, err)
+		}
+		if s := e.state(ctx, t, "staging"); s.image != e.crash {
+			t.Fatalf("with rollback off the failed revision must stay; template image %s", s.image)
+		}
+		sum, err = deploy.Run(ctx, e.opts("staging", e.missing))
+		if err == nil || sum == nil || sum.Outcome != deploy.RolledBack || sum.PreviousImage != e.ordersV2 {
+			t.Fatalf("outcome %+v, err %v; want rolled back to %s", sum, err, e.ordersV2)
+		}
+		good = e.checkRunning(ctx, t, "staging", e.ordersV2)
+		mustDeploy(ctx, t, e.opts("staging", e.ordersV2), deploy.Unchanged)
+	})
 
 	t.Run("invalid manifest refused before any change", func(t *testing.T) {
 		before := e.state(ctx, t, "staging")

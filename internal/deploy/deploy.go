@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -260,9 +261,12 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	}
 	var prevRS *appsv1.ReplicaSet
 	if live != nil {
-		sum.PreviousImage = imageOf(&live.Spec.Template)
-		if prevRS, err = d.currentReplicaSet(ctx, live); err != nil {
+		if prevRS, err = d.rollbackTarget(ctx, live); err != nil {
 			return err
+		}
+		sum.PreviousImage = imageOf(&live.Spec.Template)
+		if prevRS != nil {
+			sum.PreviousImage = imageOf(&prevRS.Spec.Template)
 		}
 	}
 
@@ -393,10 +397,17 @@ func (d *deployer) watch(ctx context.Context, ns, name string, timeout time.Dura
 		if done {
 			return dep.Annotations["deployment.kubernetes.io/revision"], nil, nil
 		}
-		if fatal := judgeDeployment(dep); len(fatal) > 0 {
-			return "", d.finalReasons(ctx, ns, dep, fatal), errors.New(firstLine(fatal))
-		}
 		if dep.Status.ObservedGeneration >= dep.Generation {
+			rs, err := d.currentReplicaSet(ctx, dep)
+			if err != nil && ctx.Err() == nil {
+				return "", nil, err
+			}
+			// Conditions left by an earlier failed revision do not count.
+			if rs != nil {
+				if fatal := judgeDeployment(dep, rs.Name); len(fatal) > 0 {
+					return "", d.finalReasons(ctx, ns, dep, fatal), errors.New(firstLine(fatal))
+				}
+			}
 			pods, err := d.newPods(ctx, dep)
 			if err != nil && ctx.Err() == nil {
 				return "", nil, err
@@ -483,6 +494,40 @@ func (d *deployer) currentReplicaSet(ctx context.Context, dep *appsv1.Deployment
 		}
 	}
 	return nil, nil
+}
+
+// rollbackTarget is the revision to return to if the new one fails: the
+// current one when its rollout completed; otherwise (an earlier deploy failed
+// and was left in place) the newest revision that still has available pods.
+func (d *deployer) rollbackTarget(ctx context.Context, dep *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
+	cur, err := d.currentReplicaSet(ctx, dep)
+	if err != nil {
+		return nil, err
+	}
+	if done, _ := rolloutComplete(dep); done {
+		return cur, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s selector: %w", dep.Name, err)
+	}
+	list, err := d.cs.AppsV1().ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list ReplicaSets of %s: %s", dep.Name, explainAPIError(err))
+	}
+	var best *appsv1.ReplicaSet
+	bestRev := -1
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if !metav1.IsControlledBy(rs, dep) || rs.Status.AvailableReplicas == 0 {
+			continue
+		}
+		rev, err := strconv.Atoi(rs.Annotations["deployment.kubernetes.io/revision"])
+		if err == nil && rev > bestRev {
+			best, bestRev = rs, rev
+		}
+	}
+	return best, nil
 }
 
 // newPods lists the pods of the Deployment's current revision.

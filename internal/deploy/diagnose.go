@@ -84,12 +84,15 @@ func judgePod(pod *corev1.Pod, now time.Time, unschedulableGrace time.Duration) 
 	return v
 }
 
-// judgeDeployment returns the fatal conditions of a Deployment.
-func judgeDeployment(d *appsv1.Deployment) []string {
+// judgeDeployment returns the fatal conditions of a Deployment whose current
+// ReplicaSet is rsName (a deadline condition naming another ReplicaSet is
+// left over from an earlier revision).
+func judgeDeployment(d *appsv1.Deployment, rsName string) []string {
 	var out []string
 	for _, c := range d.Status.Conditions {
 		switch {
-		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded":
+		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" &&
+			strings.Contains(c.Message, `"`+rsName+`"`):
 			out = append(out, fmt.Sprintf("deployment %s: progress deadline (%ds) exceeded: %s", d.Name, deref(d.Spec.ProgressDeadlineSeconds), c.Message))
 		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
 			out = append(out, fmt.Sprintf("deployment %s: cannot create pods: %s%s", d.Name, c.Reason, suffix(c.Message)))

@@ -99,11 +99,15 @@ func TestJudgeDeployment(t *testing.T) {
 		{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "orders-1" has timed out progressing.`},
 		{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: "exceeded quota"},
 	}}}
-	got := strings.Join(judgeDeployment(d), "\n")
+	got := strings.Join(judgeDeployment(d, "orders-1"), "\n")
 	for _, want := range []string{"progress deadline (600s) exceeded", "cannot create pods: FailedCreate: exceeded quota"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("judgeDeployment = %q, want %q", got, want)
 		}
+	}
+	// A deadline left over from an earlier revision does not count.
+	if got := strings.Join(judgeDeployment(d, "orders-2"), "\n"); strings.Contains(got, "deadline") {
+		t.Errorf("judgeDeployment for a newer ReplicaSet = %q", got)
 	}
 }
 

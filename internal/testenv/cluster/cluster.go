@@ -400,7 +400,13 @@ func (c *Cluster) start(ctx context.Context, binDir string, opts Options) error 
 
 	// Node: containerd, kubelet, kube-proxy inside the node's network namespace.
 	conf := filepath.Join(d.root, "containerd", "config.toml")
-	if err := os.WriteFile(conf, []byte(containerdConfig(d, pauseRef)), 0o600); err != nil {
+	var auths []registryAuth
+	for _, r := range c.Registries {
+		if r.Username != "" {
+			auths = append(auths, registryAuth{host: r.Host, username: r.Username, password: r.Password})
+		}
+	}
+	if err := os.WriteFile(conf, []byte(containerdConfig(d, pauseRef, auths)), 0o600); err != nil {
 		return fmt.Errorf("write containerd config: %w", err)
 	}
 	cni, err := cniConflist(d.cniIPAM)

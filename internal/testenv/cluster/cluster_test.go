@@ -16,6 +16,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/go-aks/pipeline/internal/imagebuild"
 	"github.com/go-aks/pipeline/internal/testenv/cluster"
+	"github.com/go-aks/pipeline/internal/testenv/registry"
 )
 
 // TestClusterRunsPodsAndCleansUp starts the cluster twice in a row; each time
@@ -42,7 +44,12 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 	for round := 1; round <= 2; round++ {
 		t.Run(fmt.Sprintf("start%d", round), func(t *testing.T) {
 			t0 := time.Now()
-			c, err := cluster.Start(ctx, cluster.Options{})
+			opts := cluster.Options{}
+			if round == 2 {
+				// The second cluster also pulls from a registry that needs credentials.
+				opts.Registries = []registry.Config{{Username: "puller", Password: "pull-secret-123"}}
+			}
+			c, err := cluster.Start(ctx, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,6 +94,16 @@ func checkPodsServe(ctx context.Context, t *testing.T, c *cluster.Cluster, bin s
 	ref, err := c.Push(ctx, "hello", idx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(c.Registries) > 0 {
+		r := c.Registries[0]
+		if _, err := cluster.PushIndex(ctx, r.Host, "hello", idx, nil); err == nil {
+			t.Fatal("anonymous push to the authenticated registry succeeded")
+		}
+		ref, err = cluster.PushIndex(ctx, r.Host, "hello", idx, []remote.Option{remote.WithAuth(r.Authenticator())})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	cs, err := c.Clientset()
 	if err != nil {

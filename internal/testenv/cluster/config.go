@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -29,7 +30,15 @@ func writeKubeconfig(path, server string, caPEM []byte, user string, cert *certP
 	return os.Chmod(path, 0o600)
 }
 
-func containerdConfig(d dirs, sandboxImage string) string {
+// registryAuth is a registry the node pulls from with credentials.
+type registryAuth struct{ host, username, password string }
+
+func containerdConfig(d dirs, sandboxImage string, auths []registryAuth) string {
+	var b strings.Builder
+	for _, a := range auths {
+		// How AKS gives kubelet pull access to an attached ACR, in containerd terms.
+		fmt.Fprintf(&b, "\n[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.%q.auth]\n  username = %q\n  password = %q\n", a.host, a.username, a.password)
+	}
 	return fmt.Sprintf(`version = 2
 root = %[1]q
 state = %[2]q
@@ -68,7 +77,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = %[11]q
 `, d.containerdRoot, d.containerdState, d.containerdSock, d.containerdSock+".ttrpc", d.containerdSock+".debug",
-		filepath.Join(d.containerdRoot, "opt"), sandboxImage, d.runcRoot, cniBinDir, d.cniConf, d.certsD)
+		filepath.Join(d.containerdRoot, "opt"), sandboxImage, d.runcRoot, cniBinDir, d.cniConf, d.certsD) + b.String()
 }
 
 // registryHostsTOML is the certs.d entry that makes containerd pull from a
