@@ -75,8 +75,9 @@ type Options struct {
 	// from hack/kube with toolbin (about ten minutes once, cached after).
 	BinDir string
 	// Registries are extra registries to start on HostIP (the node pulls
-	// from them; credentials, when set, are given to containerd the way AKS
-	// gives kubelet access to an attached ACR).
+	// from them; credentials, when set, go into containerd's hosts entry as
+	// an Authorization header, the way AKS gives kubelet access to an
+	// attached ACR).
 	Registries []registry.Config
 	// LogDir keeps the components' logs after Stop. Empty: logs live in the
 	// cluster's directory and are removed with it.
@@ -279,7 +280,7 @@ func (c *Cluster) start(ctx context.Context, binDir string, opts Options) error 
 		c.Registries = append(c.Registries, r)
 	}
 	for _, r := range append([]*registry.Registry{c.Registry}, c.Registries...) {
-		if err := c.AddRegistry(r.Host); err != nil {
+		if err := c.AddRegistryWithAuth(r.Host, r.Username, r.Password); err != nil {
 			return err
 		}
 	}
@@ -400,13 +401,7 @@ func (c *Cluster) start(ctx context.Context, binDir string, opts Options) error 
 
 	// Node: containerd, kubelet, kube-proxy inside the node's network namespace.
 	conf := filepath.Join(d.root, "containerd", "config.toml")
-	var auths []registryAuth
-	for _, r := range c.Registries {
-		if r.Username != "" {
-			auths = append(auths, registryAuth{host: r.Host, username: r.Username, password: r.Password})
-		}
-	}
-	if err := os.WriteFile(conf, []byte(containerdConfig(d, pauseRef, auths)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(containerdConfig(d, pauseRef)), 0o600); err != nil {
 		return fmt.Errorf("write containerd config: %w", err)
 	}
 	cni, err := cniConflist(d.cniIPAM)
@@ -633,11 +628,17 @@ func (c *Cluster) Clientset() (*kubernetes.Clientset, error) {
 // (HOST:PORT reachable from the node, normally on HostIP). containerd reads
 // the entry on each pull.
 func (c *Cluster) AddRegistry(host string) error {
+	return c.AddRegistryWithAuth(host, "", "")
+}
+
+// AddRegistryWithAuth is AddRegistry for a registry that needs credentials:
+// the node sends them with every request to host.
+func (c *Cluster) AddRegistryWithAuth(host, username, password string) error {
 	dir := filepath.Join(c.d.certsD, host)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("cluster: registry entry for %s: %w", host, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "hosts.toml"), []byte(registryHostsTOML(host)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "hosts.toml"), []byte(registryHostsTOML(host, username, password)), 0o600); err != nil {
 		return fmt.Errorf("cluster: registry entry for %s: %w", host, err)
 	}
 	return nil

@@ -1,11 +1,11 @@
 package cluster
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -30,15 +30,7 @@ func writeKubeconfig(path, server string, caPEM []byte, user string, cert *certP
 	return os.Chmod(path, 0o600)
 }
 
-// registryAuth is a registry the node pulls from with credentials.
-type registryAuth struct{ host, username, password string }
-
-func containerdConfig(d dirs, sandboxImage string, auths []registryAuth) string {
-	var b strings.Builder
-	for _, a := range auths {
-		// How AKS gives kubelet pull access to an attached ACR, in containerd terms.
-		fmt.Fprintf(&b, "\n[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.%q.auth]\n  username = %q\n  password = %q\n", a.host, a.username, a.password)
-	}
+func containerdConfig(d dirs, sandboxImage string) string {
 	return fmt.Sprintf(`version = 2
 root = %[1]q
 state = %[2]q
@@ -77,18 +69,24 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = %[11]q
 `, d.containerdRoot, d.containerdState, d.containerdSock, d.containerdSock+".ttrpc", d.containerdSock+".debug",
-		filepath.Join(d.containerdRoot, "opt"), sandboxImage, d.runcRoot, cniBinDir, d.cniConf, d.certsD) + b.String()
+		filepath.Join(d.containerdRoot, "opt"), sandboxImage, d.runcRoot, cniBinDir, d.cniConf, d.certsD)
 }
 
 // registryHostsTOML is the certs.d entry that makes containerd pull from a
-// plain-HTTP registry.
-func registryHostsTOML(host string) string {
-	return fmt.Sprintf(`server = "http://%[1]s"
+// plain-HTTP registry; with a username, every request carries the basic
+// credentials (how an AKS kubelet identity pulls from its attached ACR).
+func registryHostsTOML(host, username, password string) string {
+	s := fmt.Sprintf(`server = "http://%[1]s"
 
 [host."http://%[1]s"]
   capabilities = ["pull", "resolve"]
   skip_verify = true
 `, host)
+	if username != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte(username + ":" + password))
+		s += fmt.Sprintf("  [host.\"http://%s\".header]\n    Authorization = [\"Basic %s\"]\n", host, basic)
+	}
+	return s
 }
 
 func cniConflist(ipamDir string) (string, error) {
