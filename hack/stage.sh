@@ -6,7 +6,8 @@
 #
 # Stages:
 #   lint         golangci-lint (pinned in hack/tools/go.mod, config .golangci.yml)
-#   vuln         govulncheck; GOVULNDB=file:///... selects an offline database
+#   vuln         govulncheck, gated by hack/vuln-allow.txt; GOVULNDB=file:///...
+#                selects an offline database
 #   unit         unit tests (no external services)
 #   integration  integration tests (build tag integration): real PostgreSQL and
 #                registries; TEST_DB_* selects an existing database
@@ -46,7 +47,11 @@ stage() {
   vuln)
     local db=()
     [ -n "${GOVULNDB:-}" ] && db=(-db "$GOVULNDB")
-    tool govulncheck "${db[@]}" ./... | tee "$reports/vuln.txt"
+    # JSON for the gate (and as a report); the gate fails on any called
+    # vulnerability not accepted, with a reason and a review date, in
+    # hack/vuln-allow.txt.
+    tool govulncheck "${db[@]}" -format json ./... >"$reports/vuln.json"
+    go run ./hack/vulngate -allow hack/vuln-allow.txt <"$reports/vuln.json" | tee "$reports/vuln.txt"
     ;;
   unit) gotest unit -race -count=1 ./... ;;
   integration) gotest integration -tags integration -count=1 -p 1 ./... ;;
