@@ -35,8 +35,7 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	releasetest.Main(m)
+	releasetest.Main(m, func() { _ = os.RemoveAll(dir) })
 }
 
 // harness runs the release binary and keeps everything it printed.

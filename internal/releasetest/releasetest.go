@@ -198,12 +198,16 @@ func SampleIndex(ctx context.Context, t testing.TB, revision string) v1.ImageInd
 	return idx
 }
 
-// Main runs the tests of a package and removes the sample binaries after;
-// call it from TestMain.
-func Main(m *testing.M) {
+// Main runs the tests of a package, then removes the sample binaries and
+// runs cleanups; call it from TestMain (it exits the process, so deferred
+// calls in TestMain would not run: pass them as cleanups).
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
+	}
+	for _, c := range cleanups {
+		c()
 	}
 	os.Exit(code)
 }
