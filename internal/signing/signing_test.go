@@ -49,8 +49,14 @@ func TestKeys(t *testing.T) {
 		{"wrong password", func() error { _, err := SignerFromPEM("--key", priv, []byte("wrong")); return err }, "COSIGN_PASSWORD"},
 		{"public key as private", func() error { _, err := SignerFromPEM("--key", pub, nil); return err }, "--key"},
 		{"private key as public", func() error { _, err := VerifierFromPEM("--public-key", priv); return err }, "not a PEM public key"},
-		{"unsupported KMS", func() error { _, err := LoadSigner(context.Background(), "--kms-key", "hashivault://transit-key", nil); return err }, "not a supported KMS"},
-		{"missing file", func() error { _, err := LoadSigner(context.Background(), "--key", "/nonexistent/cosign.key", nil); return err }, "read key file"},
+		{"unsupported KMS", func() error {
+			_, err := LoadSigner(context.Background(), "--kms-key", "hashivault://transit-key", nil)
+			return err
+		}, "not a supported KMS"},
+		{"missing file", func() error {
+			_, err := LoadSigner(context.Background(), "--key", "/nonexistent/cosign.key", nil)
+			return err
+		}, "read key file"},
 		{"empty ref", func() error { _, err := LoadVerifier(context.Background(), "--public-key", ""); return err }, "is empty"},
 	}
 	for _, tt := range tests {
