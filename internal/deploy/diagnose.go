@@ -60,8 +60,11 @@ func judgePod(pod *corev1.Pod, now time.Time, unschedulableGrace time.Duration) 
 			v.Fatal = append(v.Fatal, fmt.Sprintf("%s: keeps exiting, exit code %d (%s%s), %d restarts", where, t.ExitCode, t.Reason, suffix(t.Message), cs.RestartCount))
 			continue
 		}
-		if cs.RestartCount >= 3 && last != "" {
-			v.Fatal = append(v.Fatal, fmt.Sprintf("%s: restarted %d times%s", where, cs.RestartCount, last))
+		// A new revision that exited with an error before it was ever ready
+		// has failed: the service retries its dependencies itself (up to
+		// DB_STARTUP_TIMEOUT) before giving up.
+		if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 && cs.RestartCount >= 1 && !cs.Ready {
+			v.Fatal = append(v.Fatal, fmt.Sprintf("%s: exited before becoming ready, %d restarts%s", where, cs.RestartCount, last))
 			continue
 		}
 		if cs.State.Running != nil && !cs.Ready {

@@ -37,6 +37,14 @@ func TestJudgePod(t *testing.T) {
 			Name: "orders", RestartCount: 1,
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error"}},
 		}}}, wantFatal: "keeps exiting, exit code 2"},
+		{name: "crashed once before ready", pod: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "orders", RestartCount: 1, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "database not reachable"}},
+		}}}, wantFatal: "exited before becoming ready, 1 restarts (last exit code 1, Error: database not reachable)"},
+		{name: "restarted after being ready", pod: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "orders", Ready: true, RestartCount: 1, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}},
+		}}}},
 		{name: "not ready", pod: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
 			Name: "orders", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 		}}}, wantWaiting: "running but not ready"},
