@@ -148,8 +148,8 @@ func (r *Rehearsal) faultOverlay(f Fault, dir string) (string, error) {
 		if strings.Count(string(src), from) != 1 {
 			return "", fmt.Errorf("fault %s: %s no longer holds exactly one %q to change; update rehearsal.faultOverlay", f, path, from)
 		}
-		alt := filepath.Join(dir, "httpapi.go")
-		if err := os.WriteFile(alt, []byte(strings.Replace(string(src), from, to, 1)), 0o600); err != nil {
+		alt := filepath.Clean(filepath.Join(dir, "httpapi.go"))
+		if err := os.WriteFile(alt, []byte(strings.Replace(string(src), from, to, 1)), 0o600); err != nil { //nolint:gosec // alt is in our own temporary directory
 			return "", fmt.Errorf("fault %s: %w", f, err)
 		}
 		replace[path] = alt

@@ -89,7 +89,9 @@ func (r *Rehearsal) PodImages(ctx context.Context, namespace string) ([]PodImage
 }
 
 // RunningDigests returns the distinct digests the service's pods in a
-// namespace run, from what the node reports (sorted).
+// namespace run (sorted): what the node reports, or for a pod whose
+// container has not started yet (say, one the autoscaler just added), the
+// digest its spec pins.
 func (r *Rehearsal) RunningDigests(ctx context.Context, namespace string) ([]string, error) {
 	pods, err := r.PodImages(ctx, namespace)
 	if err != nil {
@@ -101,8 +103,8 @@ func (r *Rehearsal) RunningDigests(ctx context.Context, namespace string) ([]str
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range pods {
-		if p.ImageID == "" {
-			return nil, fmt.Errorf("pod %s in %s has not started its container yet (image %s)", p.Pod, namespace, p.Spec)
+		if p.Digest == "" {
+			return nil, fmt.Errorf("pod %s in %s runs %q, which is not pinned to a digest", p.Pod, namespace, p.Spec)
 		}
 		if !seen[p.Digest] {
 			seen[p.Digest] = true

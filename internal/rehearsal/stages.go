@@ -87,10 +87,13 @@ func (r *Rehearsal) Publish(ctx context.Context, img Image, extraTags ...string)
 	return ref, err
 }
 
-// DeployResult is what `deploy apply` reported.
+// DeployResult is what `deploy apply` reported in its --summary-file.
 type DeployResult struct {
-	Outcome deploy.Outcome
-	Summary deploy.Summary
+	Outcome       deploy.Outcome `json:"outcome"`
+	Image         string         `json:"image"`
+	PreviousImage string         `json:"previousImage"`
+	Revision      string         `json:"revision"`
+	Reasons       []string       `json:"reasons"`
 }
 
 // Deploy runs `deploy apply` for the environment (env.Staging or
@@ -120,10 +123,10 @@ func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (Deploy
 		args = append(args, "--summary-file", summaryFile)
 		_, runErr := r.exec(ctx, "deploy "+environment, commandEnv(), r.deploy, args...)
 		if data, err := os.ReadFile(filepath.Clean(summaryFile)); err == nil {
-			if err := json.Unmarshal(data, &res.Summary); err == nil {
-				res.Outcome = res.Summary.Outcome
-				s.Detail = string(res.Outcome)
+			if err := json.Unmarshal(data, &res); err != nil {
+				return errors.Join(runErr, fmt.Errorf("read deploy's summary: %w", err))
 			}
+			s.Detail = string(res.Outcome)
 		}
 		return runErr
 	})
@@ -185,7 +188,7 @@ func (r *Rehearsal) Acceptance(ctx context.Context, ref string) (AcceptanceResul
 		}
 		defer func() { _ = f.Close() }()
 		suite, err := acceptance.FromJUnit(f)
-		if err != nil {
+		if suite == nil { // a failing report still gives its summary
 			return errors.Join(runErr, fmt.Errorf("read the JUnit report: %w", err))
 		}
 		res.Suite = *suite
