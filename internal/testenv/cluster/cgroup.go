@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // hostLeftovers are paths outside the cluster's directory that containerd,
@@ -75,4 +78,70 @@ func restoreHost(before hostSnapshot) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sweepStale removes what an earlier cluster on this machine left outside
+// its directory when it was killed before Stop (so its snapshot is lost):
+// empty cgroups under k8s.io, shim and kubelet sockets nobody listens on,
+// the CNI results of the goaks network, dangling container log links, and
+// the directories that are empty afterwards. Everything it removes is
+// provably unused, so a containerd or kubelet of the machine's own is safe.
+func sweepStale() {
+	ctrls, _ := filepath.Glob("/sys/fs/cgroup/*/k8s.io")
+	for _, c := range ctrls {
+		var dirs []string
+		_ = filepath.WalkDir(c, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+		for _, d := range dirs {
+			_ = os.Remove(d) // fails on cgroups in use or with children
+		}
+	}
+	for _, pattern := range []string{"/run/containerd/s/*", "/var/lib/kubelet/device-plugins/*.sock"} {
+		socks, _ := filepath.Glob(pattern)
+		for _, s := range socks {
+			if staleSocket(s) {
+				_ = os.Remove(s)
+			}
+		}
+	}
+	results, _ := filepath.Glob("/var/lib/cni/results/goaks-*")
+	for _, r := range results {
+		id := strings.TrimPrefix(filepath.Base(r), "goaks-")
+		if i := strings.LastIndex(id, "-"); i > 0 {
+			_ = os.Remove(filepath.Join("/var/lib/cni/results", "cni-loopback-"+id[:i]+"-lo"))
+		}
+		_ = os.Remove(r)
+	}
+	links, _ := filepath.Glob("/var/log/containers/*")
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil {
+			if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+				_ = os.Remove(l)
+			}
+		}
+	}
+	// Directories only go when empty (os.Remove refuses otherwise).
+	for _, d := range []string{"/run/containerd/s", "/run/containerd", "/var/lib/cni/results", "/var/lib/cni",
+		"/var/lib/kubelet/device-plugins", "/var/lib/kubelet", "/var/log/containers"} {
+		_ = os.Remove(d)
+	}
+}
+
+// staleSocket reports whether path is a unix socket nobody accepts on.
+func staleSocket(path string) bool {
+	st, err := os.Lstat(path)
+	if err != nil || st.Mode()&os.ModeSocket == 0 {
+		return false
+	}
+	conn, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		_ = conn.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT)
 }
