@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -138,7 +139,10 @@ func staleSocket(path string) bool {
 	if err != nil || st.Mode()&os.ModeSocket == 0 {
 		return false
 	}
-	conn, err := net.DialTimeout("unix", path, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
 	if err == nil {
 		_ = conn.Close()
 		return false
