@@ -87,7 +87,7 @@ func restoreHost(before hostSnapshot) error {
 // the CNI results of the goaks network, dangling container log links, and
 // the directories that are empty afterwards. Everything it removes is
 // provably unused, so a containerd or kubelet of the machine's own is safe.
-func sweepStale() {
+func sweepStale(ctx context.Context) {
 	ctrls, _ := filepath.Glob("/sys/fs/cgroup/*/k8s.io")
 	for _, c := range ctrls {
 		var dirs []string
@@ -105,7 +105,7 @@ func sweepStale() {
 	for _, pattern := range []string{"/run/containerd/s/*", "/var/lib/kubelet/device-plugins/*.sock"} {
 		socks, _ := filepath.Glob(pattern)
 		for _, s := range socks {
-			if staleSocket(s) {
+			if staleSocket(ctx, s) {
 				_ = os.Remove(s)
 			}
 		}
@@ -134,12 +134,12 @@ func sweepStale() {
 }
 
 // staleSocket reports whether path is a unix socket nobody accepts on.
-func staleSocket(path string) bool {
+func staleSocket(ctx context.Context, path string) bool {
 	st, err := os.Lstat(path)
 	if err != nil || st.Mode()&os.ModeSocket == 0 {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", path)

@@ -220,7 +220,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	cleanupLeftovers(ctx, log)
-	sweepStale()
+	sweepStale(ctx)
 	host := snapshotHost()
 
 	root, err := os.MkdirTemp("", "goaks-cluster-")
@@ -713,7 +713,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	if err := restoreHost(c.host); err != nil {
 		errs = append(errs, err)
 	}
-	sweepStale()
+	sweepStale(ctx)
 	if err := os.RemoveAll(c.Dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove %s: %w", c.Dir, err))
 	}
