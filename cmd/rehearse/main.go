@@ -133,7 +133,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer func() { _ = r.Close() }()
 
 	code := 0
-	rel, runErr := r.Run(ctx, rehearsal.BuildOptions{Fault: cfg.fault})
+	var rel rehearsal.Release
+	var runErr error
+	if cfg.fault != rehearsal.NoFault {
+		// A good release first: the production the faulty one must not
+		// disturb, and the revision a failed rollout returns to.
+		fmt.Fprintln(stdout, "releasing a good build first, then the faulty one")
+		rel, runErr = r.Run(ctx, rehearsal.BuildOptions{})
+	}
+	faultyRun := -1 // index of the faulty run's first stage
+	if runErr == nil {
+		faultyRun = len(r.Stages())
+		rel, runErr = r.Run(ctx, rehearsal.BuildOptions{Fault: cfg.fault})
+	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "release rehearsal (revision %s, fault: %s)\n", r.Revision(), faultName(cfg.fault))
 	if err := rehearsal.WriteSummary(stdout, r.Stages()); err != nil {
@@ -145,7 +157,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "rehearse: interrupted:", ctx.Err())
 		code = 1
-	case cfg.fault != rehearsal.NoFault && failedStage(r.Stages()) == rehearsal.StopStage(cfg.fault):
+	case cfg.fault != rehearsal.NoFault && faultyRun >= 0 && failedStage(r.Stages()[faultyRun:]) == rehearsal.StopStage(cfg.fault):
 		fmt.Fprintf(stdout, "\nthe release stopped where it must for fault %q: at %q\n", cfg.fault, rehearsal.StopStage(cfg.fault))
 	default:
 		code = 1

@@ -297,6 +297,8 @@ func (r *Rehearsal) exec(ctx context.Context, stage string, env []string, name s
 	cmd.Env = env
 	cmd.Stdout = io.MultiWriter(&stdout, combined)
 	cmd.Stderr = combined
+	// Interrupted (Ctrl-C, timeout): let the command stop cleanly first.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Run(); err != nil {
 		return stdout.String(), &CommandError{

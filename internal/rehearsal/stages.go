@@ -127,6 +127,9 @@ func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (Deploy
 				return errors.Join(runErr, fmt.Errorf("read deploy's summary: %w", err))
 			}
 			s.Detail = string(res.Outcome)
+			if res.Outcome == deploy.RolledBack {
+				s.Detail += " to " + short(digestOf(res.PreviousImage))
+			}
 		}
 		return runErr
 	})
