@@ -4,6 +4,7 @@ package rehearsal_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -261,7 +262,7 @@ func TestAcceptanceFailureStopsRelease(t *testing.T) {
 	if tagExists(ctx, t, e.Prod, prodRepo.Tag(sigTag(broken.DigestStr()))) {
 		t.Fatal("a signature of the broken build reached the production registry")
 	}
-	// Production untouched: same Deployment generation, same pods, same digest.
+	// Production untouched: same Deployment revision and image, same digest running.
 	if after := productionState(ctx, t); after != prodBefore {
 		t.Fatalf("production changed: before %+v, after %+v", prodBefore, after)
 	}
@@ -405,11 +406,12 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// prodState is what a release could change in production.
+// prodState is what a release could change in production (not the replica
+// count, which the autoscaler owns).
 type prodState struct {
-	generation int64
-	image      string
-	digests    string
+	revision string
+	image    string
+	digests  string
 }
 
 func productionState(ctx context.Context, t *testing.T) prodState {
@@ -426,7 +428,7 @@ func productionState(ctx context.Context, t *testing.T) prodState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return prodState{generation: d.Generation, image: d.Spec.Template.Spec.Containers[0].Image, digests: strings.Join(got, ",")}
+	return prodState{revision: d.Annotations["deployment.kubernetes.io/revision"], image: d.Spec.Template.Spec.Containers[0].Image, digests: strings.Join(got, ",")}
 }
 
 func mustDigest(t *testing.T, ref string) name.Digest {
@@ -516,3 +518,50 @@ func resolve(ctx context.Context, t *testing.T, reg *registry.Registry, tag name
 
 // sigTag is cosign's signature tag of a digest.
 func sigTag(digest string) string { return strings.Replace(digest, ":", "-", 1) + ".sig" }
+
+// TestNoSecretInOutput searches everything the stages printed (their logs
+// and the summary) for the registry, database and key passwords, plain and
+// base64-encoded. It runs after the other cases.
+func TestNoSecretInOutput(t *testing.T) {
+	goodRelease(t)
+	keys := rehearsal.Secrets(r)
+	secrets := map[string]string{
+		"non-production key password": keys[0], "production key password": keys[1],
+		"non-production registry password": e.NonProd.Password, "production registry password": e.Prod.Password,
+		"database password": e.DB.Password,
+	}
+	forms := map[string]string{}
+	for what, s := range secrets {
+		if s == "" {
+			t.Fatalf("the %s is empty: nothing to search for", what)
+		}
+		forms[s] = what
+		forms[base64.StdEncoding.EncodeToString([]byte(s))] = what + " (base64)"
+	}
+	for _, reg := range []*registry.Registry{e.NonProd, e.Prod} {
+		forms[base64.StdEncoding.EncodeToString([]byte(reg.Username+":"+reg.Password))] = "basic credentials of " + reg.Host
+	}
+	var summary strings.Builder
+	if err := rehearsal.WriteSummary(&summary, r.Stages()); err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]string{"summary": summary.String()}
+	logs, err := filepath.Glob(filepath.Join(r.Dir(), "logs", "*.log"))
+	if err != nil || len(logs) < 10 {
+		t.Fatalf("found %d stage logs (%v)", len(logs), err)
+	}
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[filepath.Base(l)] = string(b)
+	}
+	for where, out := range outputs {
+		for f, what := range forms {
+			if strings.Contains(out, f) {
+				t.Errorf("the %s appears in %s", what, where)
+			}
+		}
+	}
+}
