@@ -156,11 +156,11 @@ func checkPodsServe(ctx context.Context, t *testing.T, c *cluster.Cluster, bin s
 	url := "http://" + svc.Spec.ClusterIP + "/"
 	seen := map[string]bool{}
 	var last error
-	for i := 0; i < 100 && len(seen) < 2; i++ {
+	// kube-proxy programs a new endpoint shortly after the pod turns ready.
+	for deadline := time.Now().Add(30 * time.Second); len(seen) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		body, err := get(ctx, url)
 		if err != nil {
 			last = err
-			time.Sleep(100 * time.Millisecond)
 			continue
 		}
 		if !strings.HasPrefix(body, "hello from hello-") {
