@@ -39,6 +39,7 @@ func BenchmarkFailureReport(b *testing.B) {
 		{"crash", e.crash, nil},
 		{"missing-digest", e.missing, nil},
 		{"unschedulable", e.ordersV2, []string{"components/test/huge-requests"}},
+		{"database-unreachable", e.ordersV2, []string{"components/test/db-unreachable"}},
 	}
 	for _, sc := range scenarios {
 		b.Run(sc.name, func(b *testing.B) {
