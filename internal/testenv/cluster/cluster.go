@@ -221,6 +221,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	cleanupLeftovers(ctx, log)
 	sweepStale(ctx)
+	if err := restoreSysctls(); err != nil {
+		log.WarnContext(ctx, "could not restore the kernel settings an earlier cluster changed", "error", err)
+	}
 	host := snapshotHost()
 
 	root, err := os.MkdirTemp("", "goaks-cluster-")
@@ -416,6 +419,9 @@ func (c *Cluster) start(ctx context.Context, binDir string, opts Options) error 
 		return err
 	}
 	if err := c.waitFile(ctx, "containerd", d.containerdSock, 30*time.Second); err != nil {
+		return err
+	}
+	if err := saveSysctls(); err != nil {
 		return err
 	}
 	kubeletConf := filepath.Join(d.root, "kubelet-config.yaml")
@@ -684,6 +690,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	// The node first: kubelet, so it restarts nothing; then the containers,
 	// containerd and its shims; then the control plane.
 	byName["kubelet"].stop(10 * time.Second)
+	if err := restoreSysctls(); err != nil {
+		errs = append(errs, err)
+	}
 	byName["kube-proxy"].stop(5 * time.Second)
 	killContainers(ctx, c.d.runcRoot)
 	byName["containerd"].stop(10 * time.Second)

@@ -41,6 +41,7 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	bin := buildHello(ctx, t)
+	sysctls := readSysctls(t)
 	for round := 1; round <= 2; round++ {
 		t.Run(fmt.Sprintf("start%d", round), func(t *testing.T) {
 			t0 := time.Now()
@@ -70,6 +71,9 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 			stopped = true
 			t.Logf("cluster stopped in %s", time.Since(t1).Round(time.Millisecond))
 			checkNothingLeft(ctx, t, dir)
+			if got := readSysctls(t); got != sysctls {
+				t.Errorf("kernel settings changed by the cluster:\nbefore %s\nafter  %s", sysctls, got)
+			}
 		})
 	}
 }
@@ -242,4 +246,22 @@ func checkNothingLeft(ctx context.Context, t *testing.T, dir string) {
 			t.Errorf("process %s still runs: %q", p, strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
+}
+
+// readSysctls reads the machine-wide settings kubelet rewrites; while
+// another test cluster runs, its record of the original values.
+func readSysctls(t *testing.T) string {
+	t.Helper()
+	if rec, err := os.ReadFile("/run/goaks-kube.sysctl"); err == nil {
+		return strings.Join(strings.Fields(string(rec)), " ")
+	}
+	var out []string
+	for _, k := range []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops", "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes"} {
+		b, err := os.ReadFile("/proc/sys/" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, k+"="+strings.TrimSpace(string(b)))
+	}
+	return strings.Join(out, " ")
 }
