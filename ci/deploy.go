@@ -42,6 +42,9 @@ func (m *Pipeline) Deploy(
 	// +optional
 	// +default=true
 	rollback bool,
+	// Extra kustomize components to render with, paths inside manifests/ (repeatable), e.g. components/db-password-from-secret where the cluster has no Secrets Store CSI driver.
+	// +optional
+	component []string,
 	// A cluster running as a Dagger service, bound under --cluster-host (the host name in the kubeconfig's server URL).
 	// +optional
 	cluster *dagger.Service,
@@ -55,7 +58,7 @@ func (m *Pipeline) Deploy(
 ) (string, error) {
 	args, err := commands.DeployArgs("deploy", commands.DeployOptions{
 		Kubeconfig: kubeconfigPath, Manifests: srcDir + "/manifests", Environment: environment, Image: image,
-		Namespace: namespace, Timeout: timeout, Rollback: rollback,
+		Namespace: namespace, Timeout: timeout, Rollback: rollback, Components: component,
 	})
 	if err != nil {
 		return "", err

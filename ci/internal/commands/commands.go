@@ -292,6 +292,9 @@ type DeployOptions struct {
 	Timeout     string
 	Rollback    bool
 	SummaryFile string
+	// Components are extra kustomize components, paths inside Manifests
+	// (e.g. components/db-password-from-secret).
+	Components []string
 }
 
 // DeployArgs returns `deploy apply` arguments.
@@ -319,6 +322,12 @@ func DeployArgs(deploy string, o DeployOptions) ([]string, error) {
 		fmt.Sprintf("--rollback=%t", o.Rollback)}
 	if o.Namespace != "" {
 		args = append(args, "--namespace", o.Namespace)
+	}
+	for _, c := range o.Components {
+		if c == "" || strings.HasPrefix(c, "/") || strings.HasPrefix(c, "-") {
+			return nil, fmt.Errorf("--component %q must be a kustomize component's path inside manifests/, e.g. components/db-password-from-secret", c)
+		}
+		args = append(args, "--component", c)
 	}
 	if o.SummaryFile != "" {
 		args = append(args, "--summary-file", o.SummaryFile)

@@ -152,12 +152,14 @@ func TestAttestArgs(t *testing.T) {
 
 func TestDeployArgs(t *testing.T) {
 	got, err := DeployArgs("deploy", DeployOptions{Kubeconfig: "/run/secrets/kubeconfig", Manifests: "/src/manifests", Environment: "production",
-		Image: ref, Namespace: "orders", Timeout: "90s", Rollback: true, SummaryFile: "/out/summary.txt"})
+		Image: ref, Namespace: "orders", Timeout: "90s", Rollback: true, SummaryFile: "/out/summary.txt",
+		Components: []string{"components/db-password-from-secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"deploy", "apply", "--kubeconfig", "/run/secrets/kubeconfig", "--manifests", "/src/manifests", "--environment", "production",
-		"--image", ref, "--timeout", "1m30s", "--rollback=true", "--namespace", "orders", "--summary-file", "/out/summary.txt"}
+		"--image", ref, "--timeout", "1m30s", "--rollback=true", "--namespace", "orders",
+		"--component", "components/db-password-from-secret", "--summary-file", "/out/summary.txt"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("DeployArgs = %q\nwant %q", got, want)
 	}
@@ -170,6 +172,8 @@ func TestDeployArgs(t *testing.T) {
 		{DeployOptions{Environment: "staging", Image: ref, Namespace: "Orders_NS"}, "--namespace"},
 		{DeployOptions{Environment: "staging", Image: ref, Timeout: "-1m"}, "--timeout"},
 		{DeployOptions{Environment: "staging", Image: ref, Timeout: "soon"}, "--timeout"},
+		{DeployOptions{Environment: "staging", Image: ref, Components: []string{"/etc"}}, "--component"},
+		{DeployOptions{Environment: "staging", Image: ref, Components: []string{"--dry-run"}}, "--component"},
 	}
 	for _, b := range bad {
 		if _, err := DeployArgs("deploy", b.o); err == nil || !strings.Contains(err.Error(), b.wantErr) {
