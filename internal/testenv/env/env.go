@@ -10,21 +10,16 @@ package env
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -146,9 +141,6 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	for _, r := range []*registry.Registry{e.NonProd, e.Prod} {
 		e.fp.Dirs = append(e.fp.Dirs, filepath.Dir(r.DataDir))
 		e.fp.Addrs = append(e.fp.Addrs, r.Host)
-		if err := e.nodeCredentials(r); err != nil {
-			return nil, err
-		}
 	}
 	log.InfoContext(ctx, "cluster and registries up", "took", time.Since(t0).Round(time.Millisecond),
 		"nonprod", e.NonProd.Host, "prod", e.Prod.Host)
@@ -158,12 +150,8 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, fmt.Errorf("env: start PostgreSQL on %s: %w", e.Cluster.HostIP, err)
 	}
 	e.fp.Addrs = append(e.fp.Addrs, net.JoinHostPort(e.DB.Host, strconv.Itoa(e.DB.Port)))
-	admin, err := e.Cluster.Clientset()
-	if err != nil {
-		return nil, fmt.Errorf("env: %w", err)
-	}
 	for _, ns := range []string{Staging, Production} {
-		if err := e.prepareNamespace(ctx, admin, ns); err != nil {
+		if err := e.PrepareNamespace(ctx, ns); err != nil {
 			return nil, err
 		}
 	}
@@ -171,70 +159,23 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	return e, nil
 }
 
-// nodeCredentials lets the node pull from r with r's credentials, the way an
-// AKS cluster's kubelet identity pulls from its attached ACR: an
-// Authorization header in the containerd hosts entry of r.
-//
-// Workaround: cluster.Options.Registries says it gives the credentials to
-// containerd but its hosts.toml carries none; this rewrites the entry the
-// cluster wrote, leaving it alone once the cluster does it itself.
-func (e *Env) nodeCredentials(r *registry.Registry) error {
-	if r.Username == "" {
-		return nil
-	}
-	if err := e.Cluster.AddRegistry(r.Host); err != nil {
-		return fmt.Errorf("env: %w", err)
-	}
-	path := filepath.Join(e.Cluster.Dir, "containerd", "certs.d", r.Host, "hosts.toml")
-	cur, err := os.ReadFile(filepath.Clean(path))
-	if err != nil {
-		return fmt.Errorf("env: the cluster's containerd hosts entry for %s is not where expected: %w", r.Host, err)
-	}
-	if strings.Contains(string(cur), "Authorization") {
-		return nil
-	}
-	basic := base64.StdEncoding.EncodeToString([]byte(r.Username + ":" + r.Password))
-	toml := fmt.Sprintf(`server = "http://%[1]s"
-
-[host."http://%[1]s"]
-  capabilities = ["pull", "resolve"]
-  skip_verify = true
-  [host."http://%[1]s".header]
-    Authorization = ["Basic %[2]s"]
-`, r.Host, basic)
-	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
-		return fmt.Errorf("env: write the containerd hosts entry for %s: %w", r.Host, err)
-	}
-	return nil
-}
-
-// prepareNamespace creates what the platform team provides next to the
-// database: a database for the namespace, the ConfigMap and the Secret
-// orders-db the manifests read.
-func (e *Env) prepareNamespace(ctx context.Context, cs kubernetes.Interface, ns string) error {
+// PrepareNamespace creates what the platform team provides next to the
+// database for namespace ns: a database orders_NS on the test PostgreSQL
+// and, through (*cluster.Cluster).SetDatabase, the ConfigMap and the Secret
+// orders-db (DBConfigName) the manifests read (the namespace is created when
+// missing). Start does it for Staging and Production; tests call it for any
+// other namespace they deploy to.
+func (e *Env) PrepareNamespace(ctx context.Context, ns string) error {
 	db := "orders_" + ns
 	if err := e.DB.CreateDatabase(ctx, db); err != nil {
 		return fmt.Errorf("env: create database %s: %w", db, err)
 	}
+	if err := e.Cluster.SetDatabase(ctx, ns, cluster.Database{
+		Host: e.DB.Host, Port: e.DB.Port, Name: db, User: e.DB.User, Password: e.DB.Password,
+	}); err != nil {
+		return fmt.Errorf("env: %w", err)
+	}
 	e.Databases[ns] = db
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: DBConfigName, Namespace: ns},
-		Data: map[string]string{
-			"DB_HOST": e.DB.Host, "DB_PORT": strconv.Itoa(e.DB.Port), "DB_NAME": db,
-			"DB_USER": e.DB.User, "DB_SSLMODE": "disable",
-		},
-	}
-	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("env: create ConfigMap %s in %s: %w", DBConfigName, ns, err)
-	}
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: DBConfigName, Namespace: ns},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"password": []byte(e.DB.Password)},
-	}
-	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("env: create Secret %s in %s: %w", DBConfigName, ns, err)
-	}
 	return nil
 }
 
