@@ -96,12 +96,31 @@ type Summary struct {
 	Reasons              []string `json:"reasons,omitempty"`
 }
 
-// Duration marshals as a Go duration string.
+// Duration marshals as a Go duration string (rounded to the millisecond),
+// and reads one back.
 type Duration time.Duration
 
 // MarshalJSON implements json.Marshaler.
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).Round(time.Millisecond).String())
+}
+
+// UnmarshalJSON implements json.Unmarshaler: it reads a Go duration string
+// ("1m2.5s") as MarshalJSON writes it; null leaves d unchanged.
+func (d *Duration) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("duration %s: want a Go duration string such as \"1m2.5s\": %w", data, err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // String renders the summary for humans.

@@ -87,21 +87,13 @@ func (r *Rehearsal) Publish(ctx context.Context, img Image, extraTags ...string)
 	return ref, err
 }
 
-// DeployResult is what `deploy apply` reported in its --summary-file.
-type DeployResult struct {
-	Outcome       deploy.Outcome `json:"outcome"`
-	Image         string         `json:"image"`
-	PreviousImage string         `json:"previousImage"`
-	Revision      string         `json:"revision"`
-	Reasons       []string       `json:"reasons"`
-}
-
 // Deploy runs `deploy apply` for the environment (env.Staging or
 // env.Production) with its namespace's kubeconfig, as the module's deploy
 // does (rollback on). It returns deploy's summary also when the rollout
-// failed (Outcome rolled-back or failed, with a non-nil error).
-func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (DeployResult, error) {
-	var res DeployResult
+// failed (Outcome rolled-back or failed, with a non-nil error), as read from
+// its --summary-file.
+func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (deploy.Summary, error) {
+	var res deploy.Summary
 	_, err := r.record("deploy "+environment, func(s *Stage) error {
 		d, err := name.NewDigest(ref, name.Insecure)
 		if err != nil {
@@ -303,7 +295,7 @@ type Release struct {
 	// Prod is the reference promote returned.
 	Prod string
 	// Staging and Production are what deploy reported.
-	Staging, Production DeployResult
+	Staging, Production deploy.Summary
 }
 
 // Run runs the whole release path for a build: build, publish, deploy
