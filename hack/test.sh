@@ -12,6 +12,8 @@
 # reports); a summary line closes the run.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
+# sudo resets PATH; Go's standard install location is the fallback.
+command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export REPORT_DIR="${REPORT_DIR:-$root/out/reports}"

@@ -149,8 +149,14 @@ func (e *env) readSecretRef(flagName, ref string) ([]byte, error) {
 	return data, nil
 }
 
-func (e *env) credentials(userVar, passVar string) (regclient.Credentials, error) {
-	return regclient.CredentialsFromEnv(e.getenv, userVar, passVar)
+// client returns a registry client with the credentials of the environment
+// variables userVar and passVar (both unset: anonymous).
+func (e *env) client(rf *registryFlags, userVar, passVar string, counter *regclient.Counter) (*regclient.Client, error) {
+	creds, err := regclient.CredentialsFromEnv(e.getenv, userVar, passVar)
+	if err != nil {
+		return nil, err
+	}
+	return rf.client(creds, userVar+"/"+passVar, counter)
 }
 
 // writeOut writes data to path (0644), creating parent directories.
@@ -278,11 +284,7 @@ func (e *env) publish(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	creds, err := e.credentials(envUser, envPass)
-	if err != nil {
-		return err
-	}
-	client, err := rf.client(creds, envUser+"/"+envPass, nil)
+	client, err := e.client(&rf, envUser, envPass, nil)
 	if err != nil {
 		return err
 	}
@@ -330,11 +332,7 @@ func (e *env) attestAcceptance(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	creds, err := e.credentials(envUser, envPass)
-	if err != nil {
-		return err
-	}
-	client, err := rf.client(creds, envUser+"/"+envPass, nil)
+	client, err := e.client(&rf, envUser, envPass, nil)
 	if err != nil {
 		return err
 	}
@@ -404,20 +402,12 @@ func (e *env) promote(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	srcCreds, err := e.credentials(envUser, envPass)
-	if err != nil {
-		return err
-	}
-	dstCreds, err := e.credentials(envTargetUser, envTargetPass)
-	if err != nil {
-		return err
-	}
-	srcClient, err := rf.client(srcCreds, envUser+"/"+envPass, nil)
+	srcClient, err := e.client(&rf, envUser, envPass, nil)
 	if err != nil {
 		return err
 	}
 	counter := &regclient.Counter{}
-	dstClient, err := rf.client(dstCreds, envTargetUser+"/"+envTargetPass, counter)
+	dstClient, err := e.client(&rf, envTargetUser, envTargetPass, counter)
 	if err != nil {
 		return err
 	}
@@ -484,11 +474,7 @@ func (e *env) verify(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	creds, err := e.credentials(envUser, envPass)
-	if err != nil {
-		return err
-	}
-	client, err := rf.client(creds, envUser+"/"+envPass, nil)
+	client, err := e.client(&rf, envUser, envPass, nil)
 	if err != nil {
 		return err
 	}

@@ -217,13 +217,10 @@ func TestPasswordFromFile(t *testing.T) {
 func TestStartsBeforeDatabase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	port, err := servicetest.FreePort(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
 	const password = "late-db-password"
 	env := []string{"DB_HOST=127.0.0.1", fmt.Sprintf("DB_PORT=%d", port), "DB_NAME=postgres", "DB_USER=postgres",
 		"DB_PASSWORD=" + password, "DB_SSLMODE=disable", "DB_STARTUP_TIMEOUT=60s", "SHUTDOWN_DRAIN_DELAY=0s"}

@@ -156,7 +156,7 @@ type logWatch struct {
 // StartOrders runs bin on a free loopback port with env added to a minimal
 // environment and waits until /readyz answers 200.
 func StartOrders(ctx context.Context, bin string, env []string) (*Process, error) {
-	port, err := freePort(ctx)
+	port, err := FreePort(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,9 @@ func (p *Process) Kill() error {
 	return nil
 }
 
-func freePort(ctx context.Context) (int, error) {
+// FreePort returns a loopback TCP port nobody listens on (at the moment of
+// the call), for a server the test starts or for a peer that is down.
+func FreePort(ctx context.Context) (int, error) {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {

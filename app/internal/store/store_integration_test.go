@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -233,13 +232,10 @@ func TestListPages(t *testing.T) {
 func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	port, err := servicetest.FreePort(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
 	db := testDB
 	db.Host, db.Port = "127.0.0.1", port
 	pc, err := PoolConfig(dbConfig(db), nil)

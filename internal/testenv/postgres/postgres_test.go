@@ -9,12 +9,7 @@ import (
 )
 
 func TestFindBinDir(t *testing.T) {
-	withBins := t.TempDir()
-	for _, n := range []string{"initdb", "postgres"} {
-		if err := os.WriteFile(filepath.Join(withBins, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	withBins := fakeBinDir(t)
 	tests := []struct {
 		name    string
 		dir     string
@@ -57,12 +52,7 @@ func TestVersionOrdersNumerically(t *testing.T) {
 }
 
 func TestStartRejectsBadOptions(t *testing.T) {
-	withBins := t.TempDir()
-	for _, n := range []string{"initdb", "postgres"} {
-		if err := os.WriteFile(filepath.Join(withBins, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	withBins := fakeBinDir(t)
 	tests := []struct {
 		name    string
 		opts    Options
@@ -84,4 +74,17 @@ func TestStartRejectsBadOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeBinDir returns a directory holding empty files named like the
+// PostgreSQL binaries the harness looks for.
+func fakeBinDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range []string{"initdb", "postgres"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
