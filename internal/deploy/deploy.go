@@ -492,8 +492,8 @@ func (d *deployer) finalReasons(ctx context.Context, ns string, dep *appsv1.Depl
 	return append(out, eventLines(mine, 12)...)
 }
 
-// currentReplicaSet is the ReplicaSet of the Deployment's current revision.
-func (d *deployer) currentReplicaSet(ctx context.Context, dep *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
+// ownedReplicaSets lists the ReplicaSets the Deployment controls.
+func (d *deployer) ownedReplicaSets(ctx context.Context, dep *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
 	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s selector: %w", dep.Name, err)
@@ -502,12 +502,23 @@ func (d *deployer) currentReplicaSet(ctx context.Context, dep *appsv1.Deployment
 	if err != nil {
 		return nil, fmt.Errorf("list ReplicaSets of %s: %s", dep.Name, explainAPIError(err))
 	}
-	rev := dep.Annotations["deployment.kubernetes.io/revision"]
+	var out []*appsv1.ReplicaSet
 	for i := range list.Items {
-		rs := &list.Items[i]
-		if !metav1.IsControlledBy(rs, dep) {
-			continue
+		if rs := &list.Items[i]; metav1.IsControlledBy(rs, dep) {
+			out = append(out, rs)
 		}
+	}
+	return out, nil
+}
+
+// currentReplicaSet is the ReplicaSet of the Deployment's current revision.
+func (d *deployer) currentReplicaSet(ctx context.Context, dep *appsv1.Deployment) (*appsv1.ReplicaSet, error) {
+	owned, err := d.ownedReplicaSets(ctx, dep)
+	if err != nil {
+		return nil, err
+	}
+	rev := dep.Annotations["deployment.kubernetes.io/revision"]
+	for _, rs := range owned {
 		if rs.Annotations["deployment.kubernetes.io/revision"] == rev {
 			return rs, nil
 		}
@@ -526,19 +537,14 @@ func (d *deployer) rollbackTarget(ctx context.Context, dep *appsv1.Deployment) (
 	if done, _ := rolloutComplete(dep); done {
 		return cur, nil
 	}
-	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	owned, err := d.ownedReplicaSets(ctx, dep)
 	if err != nil {
-		return nil, fmt.Errorf("deployment %s selector: %w", dep.Name, err)
-	}
-	list, err := d.cs.AppsV1().ReplicaSets(dep.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, fmt.Errorf("list ReplicaSets of %s: %s", dep.Name, explainAPIError(err))
+		return nil, err
 	}
 	var best *appsv1.ReplicaSet
 	bestRev := -1
-	for i := range list.Items {
-		rs := &list.Items[i]
-		if !metav1.IsControlledBy(rs, dep) || rs.Status.AvailableReplicas == 0 {
+	for _, rs := range owned {
+		if rs.Status.AvailableReplicas == 0 {
 			continue
 		}
 		rev, err := strconv.Atoi(rs.Annotations["deployment.kubernetes.io/revision"])
