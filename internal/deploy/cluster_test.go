@@ -30,15 +30,18 @@ import (
 	"github.com/go-aks/pipeline/internal/deploy"
 	"github.com/go-aks/pipeline/internal/imagebuild"
 	"github.com/go-aks/pipeline/internal/testenv/cluster"
-	"github.com/go-aks/pipeline/internal/testenv/postgres"
+	testenv "github.com/go-aks/pipeline/internal/testenv/env"
 	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )
 
-// env is the test environment shared by the package's tests: one cluster,
-// one PostgreSQL on the cluster network, the service's images.
+// env is what the package's tests share: the one test environment of the
+// release path (testenv.Start: cluster with its staging and production
+// namespaces, PostgreSQL on the cluster network, the registries), started
+// once for the test binary, plus the service's images and a copy of the
+// manifests.
 type env struct {
-	c         *cluster.Cluster
-	pg        *postgres.Server
+	te        *testenv.Env
+	c         *cluster.Cluster // te.Cluster
 	admin     *kubernetes.Clientset
 	manifests string // copy of manifests/ plus the test components
 	root      string
@@ -54,9 +57,9 @@ func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
-func runMain(m *testing.M) int {
-	if err := cluster.CheckHost(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
+func runMain(m *testing.M) (code int) {
+	if err := testenv.CheckHost(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the deploy cluster tests cannot run on this machine:\n"+err.Error())
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -64,7 +67,11 @@ func runMain(m *testing.M) int {
 	var err error
 	e, err = setup(ctx)
 	if e != nil {
-		defer e.teardown()
+		defer func() {
+			if !e.teardown() {
+				code = 1
+			}
+		}()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: set up the test environment:", err)
@@ -79,25 +86,21 @@ func setup(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	e := &env{root: root}
-	logDir := os.Getenv("CLUSTER_LOG_DIR")
 	t0 := time.Now()
-	e.c, err = cluster.Start(ctx, cluster.Options{LogDir: logDir})
+	e.te, err = testenv.Start(ctx, testenv.Options{LogDir: os.Getenv("CLUSTER_LOG_DIR")})
 	if err != nil {
 		return nil, err
 	}
-	slog.Info("cluster up", "took", time.Since(t0).Round(time.Millisecond))
-	e.pg, err = postgres.Start(ctx, postgres.Options{ListenAddresses: []string{e.c.HostIP}})
-	if err != nil {
-		return e, err
-	}
+	e.c = e.te.Cluster
+	slog.Info("test environment up", "took", time.Since(t0).Round(time.Millisecond))
 	e.admin, err = e.c.Clientset()
 	if err != nil {
 		return e, err
 	}
-	for _, ns := range []string{"staging", "production", "broken"} {
-		if err := e.prepareNamespace(ctx, ns); err != nil {
-			return e, err
-		}
+	// staging and production are prepared by testenv.Start; "broken" is
+	// this package's own namespace for a deliberately failing deployment.
+	if err := e.te.PrepareNamespace(ctx, "broken"); err != nil {
+		return e, err
 	}
 	if err := e.buildImages(ctx); err != nil {
 		return e, err
@@ -109,31 +112,29 @@ func setup(ctx context.Context) (*env, error) {
 	return e, nil
 }
 
-func (e *env) teardown() {
+// teardown stops the environment and reports whether it left nothing
+// behind on the machine.
+func (e *env) teardown() bool {
 	ctx := context.Background()
-	if e.pg != nil {
-		if err := e.pg.Stop(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "stop postgres:", err)
-		}
-	}
-	if e.c != nil {
-		if err := e.c.Stop(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "stop cluster:", err)
-		}
-	}
+	ok := true
 	if e.manifests != "" {
 		_ = os.RemoveAll(filepath.Dir(e.manifests))
 	}
-}
-
-// prepareNamespace creates a database per namespace and the settings the
-// platform team would provide (ConfigMap and Secret orders-db).
-func (e *env) prepareNamespace(ctx context.Context, ns string) error {
-	db := "orders_" + ns
-	if err := e.pg.CreateDatabase(ctx, db); err != nil {
-		return err
+	if e.te == nil {
+		return ok
 	}
-	return e.c.SetDatabase(ctx, ns, cluster.Database{Host: e.pg.Host, Port: e.pg.Port, Name: db, User: e.pg.User, Password: e.pg.Password})
+	fp := e.te.Footprint()
+	if err := e.te.Stop(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: stop the test environment:", err)
+		ok = false
+	}
+	if left := testenv.Leftovers(ctx, fp); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the test environment left %d things behind:\n  %s\n", len(left), strings.Join(left, "\n  "))
+		ok = false
+	} else {
+		fmt.Fprintf(os.Stderr, "test environment stopped; nothing left behind (%d directories, %d addresses checked)\n", len(fp.Dirs), len(fp.Addrs))
+	}
+	return ok
 }
 
 func (e *env) buildImages(ctx context.Context) error {
