@@ -11,9 +11,6 @@
 # Reports land in out/reports (JUnit XML per stage, lint and vulnerability
 # reports); a summary line closes the run.
 set -euo pipefail
-export GOTOOLCHAIN=go1.27.3
-# sudo resets PATH; Go's standard install location is the fallback.
-command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export REPORT_DIR="${REPORT_DIR:-$root/out/reports}"
@@ -24,23 +21,9 @@ stages=("$@")
 started=$(date +%s)
 log() { printf '[%4ss] %s\n' "$(($(date +%s) - started))" "$*"; }
 
-# Debian packages: PostgreSQL for the integration tests; containerd, runc and
-# the CNI plugins for the local Kubernetes node; iptables and conntrack for
-# kube-proxy; git for the offline vulnerability database.
-packages=(postgresql containerd runc containernetworking-plugins iptables conntrack iproute2 git ca-certificates)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "hack/test.sh: missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
-    exit 1
-  fi
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=hack/deps.sh
+. hack/deps.sh
+install_deps
 
 rm -rf "$REPORT_DIR"
 mkdir -p "$REPORT_DIR"
@@ -65,7 +48,9 @@ for s in "${stages[@]}"; do
 done
 
 log "done"
-go run ./hack/junitsum "$REPORT_DIR"/*.xml || true
+shopt -s nullglob
+junit=("$REPORT_DIR"/*.xml)
+[ ${#junit[@]} -eq 0 ] || go run ./hack/junitsum "${junit[@]}" || true
 if [ $status -ne 0 ]; then
   echo "failed stages: ${failed[*]}" >&2
 fi
