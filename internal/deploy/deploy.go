@@ -326,6 +326,11 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	if err == nil {
 		sum.Outcome = Deployed
 		sum.Revision = rev
+		// 4b. The rollout is complete, but pods of the earlier revision are
+		// still draining behind the Service. Wait for them, so that once
+		// deploy returns every request reaches the new image (what the
+		// acceptance stage that follows relies on).
+		sum.Reasons = d.drainOld(ctx, ns, name, d.opts.Timeout-time.Since(applied))
 		return nil
 	}
 	sum.FailureDetectedAfter = Duration(time.Since(applied))
@@ -490,6 +495,60 @@ func (d *deployer) finalReasons(ctx context.Context, ns string, dep *appsv1.Depl
 		}
 	}
 	return append(out, eventLines(mine, 12)...)
+}
+
+// drainOld waits, at most limit, until no pod of an earlier revision of the
+// Deployment is left. It returns a note when some still are: the new revision
+// is rolled out either way, so that is not a failure.
+func (d *deployer) drainOld(ctx context.Context, ns, name string, limit time.Duration) []string {
+	ctx, cancel := context.WithTimeout(ctx, max(limit, 10*time.Second))
+	defer cancel()
+	old := 0
+	for {
+		n, err := d.oldPods(ctx, ns, name)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			return []string{"could not check for pods of earlier revisions: " + d.red.clean(err.Error())}
+		case err == nil && n == 0:
+			return nil
+		case err == nil:
+			old = n
+		}
+		select {
+		case <-ctx.Done():
+			return []string{fmt.Sprintf("%d pod(s) of earlier revisions still terminating when deploy returned", old)}
+		case <-time.After(d.opts.PollInterval):
+		}
+	}
+}
+
+// oldPods counts the pods of the Deployment that belong to another revision
+// than the current one (draining or not).
+func (d *deployer) oldPods(ctx context.Context, ns, name string) (int, error) {
+	dep, err := d.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("read Deployment %s/%s: %s", ns, name, explainAPIError(err))
+	}
+	rs, err := d.currentReplicaSet(ctx, dep)
+	if err != nil || rs == nil {
+		return 0, err
+	}
+	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	if err != nil {
+		return 0, fmt.Errorf("deployment %s selector: %w", dep.Name, err)
+	}
+	pods, err := d.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return 0, fmt.Errorf("list pods of %s: %s", dep.Name, explainAPIError(err))
+	}
+	hash := rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	n := 0
+	for _, p := range pods.Items {
+		if p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ownedReplicaSets lists the ReplicaSets the Deployment controls.
