@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"dagger/pipeline/internal/commands"
+	"dagger/pipeline/cmdline"
 	"dagger/pipeline/internal/dagger"
 	"dagger/pipeline/internal/report"
 )
@@ -17,10 +17,10 @@ var imagePlatforms = []string{"linux/amd64", "linux/arm64"}
 
 // buildBinary compiles the service for platform (static, reproducible) in
 // ctr; the exec may fail so that `ci` can report it.
-func buildBinary(ctr *dagger.Container, p commands.Platform) (*dagger.Container, string) {
-	out := "/out/" + strings.ReplaceAll(p.String(), "/", "_") + "/" + commands.BinaryName
-	env, args := commands.GoBuild(p, out)
-	for _, k := range commands.SortedEnv(env) {
+func buildBinary(ctr *dagger.Container, p cmdline.Platform) (*dagger.Container, string) {
+	out := "/out/" + strings.ReplaceAll(p.String(), "/", "_") + "/" + cmdline.BinaryName
+	env, args := cmdline.GoBuild(p, out)
+	for _, k := range cmdline.SortedEnv(env) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
 	return ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}), out
@@ -40,7 +40,7 @@ func (m *Pipeline) Binary(
 		}
 		platform = p
 	}
-	p, err := commands.ParsePlatform("platform", string(platform))
+	p, err := cmdline.ParsePlatform("platform", string(platform))
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +84,10 @@ func (m *Pipeline) Container(
 		opts.Platform = platform
 	}
 	return dag.Container(opts).
-		WithFile("/app/"+commands.BinaryName, bin, dagger.ContainerWithFileOpts{Permissions: 0o555}).
+		WithFile("/app/"+cmdline.BinaryName, bin, dagger.ContainerWithFileOpts{Permissions: 0o555}).
 		WithUser("65532:65532").
 		WithWorkdir("/").
-		WithEntrypoint([]string{"/app/" + commands.BinaryName}).
+		WithEntrypoint([]string{"/app/" + cmdline.BinaryName}).
 		WithExposedPort(8080).
 		WithLabel("org.opencontainers.image.source", info.SourceURL).
 		WithLabel("org.opencontainers.image.revision", info.Revision).
@@ -95,8 +95,8 @@ func (m *Pipeline) Container(
 }
 
 // buildInfo is the provenance recorded in the image labels.
-func (m *Pipeline) buildInfo() commands.BuildInfo {
-	return commands.BuildInfo{SourceURL: m.SourceURL, Revision: m.Revision, Created: m.Created}
+func (m *Pipeline) buildInfo() cmdline.BuildInfo {
+	return cmdline.BuildInfo{SourceURL: m.SourceURL, Revision: m.Revision, Created: m.Created}
 }
 
 // buildLayout compiles the service for every image platform in parallel and
@@ -122,7 +122,7 @@ func (m *Pipeline) buildLayout(ctx context.Context) (*dagger.Directory, stageRes
 	g, gctx := errgroup.WithContext(ctx)
 	for i, ps := range imagePlatforms {
 		g.Go(func() error {
-			p, err := commands.ParsePlatform("platform", ps)
+			p, err := cmdline.ParsePlatform("platform", ps)
 			if err != nil {
 				return err
 			}
@@ -162,11 +162,11 @@ func (m *Pipeline) buildLayout(ctx context.Context) (*dagger.Directory, stageRes
 	bins := map[string]string{}
 	img := ctr.WithFile("/usr/local/bin/release", release)
 	for i, ps := range imagePlatforms {
-		path := "/bins/" + strings.ReplaceAll(ps, "/", "_") + "/" + commands.BinaryName
+		path := "/bins/" + strings.ReplaceAll(ps, "/", "_") + "/" + cmdline.BinaryName
 		img = img.WithFile(path, builds[i].ctr.File(builds[i].out))
 		bins[ps] = path
 	}
-	args, err := commands.ImageArgs("release", bins, info, "/layout")
+	args, err := cmdline.ImageArgs("release", bins, info, "/layout")
 	if err != nil {
 		return nil, stageResult{}, err
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"dagger/pipeline/internal/commands"
+	"dagger/pipeline/cmdline"
 	"dagger/pipeline/internal/dagger"
 	"dagger/pipeline/internal/imageref"
 	"dagger/pipeline/internal/report"
@@ -56,7 +56,7 @@ func (m *Pipeline) Deploy(
 	// +optional
 	clusterToken *dagger.Secret,
 ) (string, error) {
-	args, err := commands.DeployArgs("deploy", commands.DeployOptions{
+	args, err := cmdline.DeployArgs("deploy", cmdline.DeployOptions{
 		Kubeconfig: kubeconfigPath, Manifests: srcDir + "/manifests", Environment: environment, Image: image,
 		Namespace: namespace, Timeout: timeout, Rollback: rollback, Components: component,
 	})
@@ -155,11 +155,11 @@ func (m *Pipeline) AcceptanceTest(
 	attest := signingKey != nil || kmsKey != ""
 	if attest {
 		// Validate the attestation's inputs before spending a test run on them.
-		probe := commands.Signing{KMSKey: kmsKey}
+		probe := cmdline.Signing{KMSKey: kmsKey}
 		if signingKey != nil {
 			probe.KeyFile = signingKeyPath
 		}
-		if _, err := commands.AttestArgs("release", image, environment, probe, "", plainHttp); err != nil {
+		if _, err := cmdline.AttestArgs("release", image, environment, probe, "", plainHttp); err != nil {
 			return nil, err
 		}
 	}
@@ -197,7 +197,7 @@ func (m *Pipeline) AcceptanceTest(
 		return nil, err
 	}
 	rel, signing := withSigning(rel, signingKey, signingKeyPassword, kmsKey, azureCredentials{azureTenantId, azureClientId, azureClientSecret})
-	attestArgs, err := commands.AttestArgs("release", image, environment, signing, "/work/acceptance.xml", plainHttp)
+	attestArgs, err := cmdline.AttestArgs("release", image, environment, signing, "/work/acceptance.xml", plainHttp)
 	if err != nil {
 		return nil, err
 	}

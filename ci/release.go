@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"dagger/pipeline/internal/commands"
+	"dagger/pipeline/cmdline"
 	"dagger/pipeline/internal/dagger"
 	"dagger/pipeline/internal/imageref"
 )
@@ -19,8 +19,8 @@ const (
 
 // withSigning mounts the cosign key and its password, or sets the Azure
 // credentials a KMS key needs; it returns the signing flags to pass.
-func withSigning(ctr *dagger.Container, key, keyPassword *dagger.Secret, kmsKey string, azure azureCredentials) (*dagger.Container, commands.Signing) {
-	var s commands.Signing
+func withSigning(ctr *dagger.Container, key, keyPassword *dagger.Secret, kmsKey string, azure azureCredentials) (*dagger.Container, cmdline.Signing) {
+	var s cmdline.Signing
 	if key != nil {
 		ctr = ctr.WithMountedSecret(signingKeyPath, key)
 		s.KeyFile = signingKeyPath
@@ -114,7 +114,7 @@ func (m *Pipeline) Publish(
 		return "", err
 	}
 	ctr, signing := withSigning(ctr, signingKey, signingKeyPassword, kmsKey, azureCredentials{azureTenantId, azureClientId, azureClientSecret})
-	args, err := commands.PublishArgs("release", commands.PublishOptions{
+	args, err := cmdline.PublishArgs("release", cmdline.PublishOptions{
 		Layout:     "/work/layout",
 		Repository: repo,
 		Tags:       append([]string{m.Revision}, tags...),
@@ -215,7 +215,7 @@ func (m *Pipeline) Promote(
 		return nil, err
 	}
 	ctr, signing := withSigning(ctr, signingKey, signingKeyPassword, kmsKey, azureCredentials{azureTenantId, azureClientId, azureClientSecret})
-	opts := commands.PromoteOptions{
+	opts := cmdline.PromoteOptions{
 		From: from, To: to,
 		SourcePublicKey: keysDir + "/source.pub",
 		Signing:         signing, AllowUnaccepted: allowUnaccepted, PlainHTTP: plainHttp, RecordFile: recordFile,
@@ -226,7 +226,7 @@ func (m *Pipeline) Promote(
 		opts.AcceptancePublicKey = keysDir + "/acceptance.pub"
 		ctr = ctr.WithFile(opts.AcceptancePublicKey, acceptancePublicKey)
 	}
-	args, err := commands.PromoteArgs("release", opts)
+	args, err := cmdline.PromoteArgs("release", opts)
 	if err != nil {
 		return nil, err
 	}

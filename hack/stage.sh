@@ -61,7 +61,7 @@ stage() {
     # so its plain packages are tested here and the whole module is type-checked
     # against the pinned dagger.io/dagger by cmd/typecheck, then linted.
     (cd ci && tool gotestsum --format "${GOTESTSUM_FORMAT:-testname}" \
-      --junitfile "$reports/module.xml" -- -count=1 ./internal/... ./cmd/...)
+      --junitfile "$reports/module.xml" -- -count=1 ./internal/... ./cmd/... ./cmdline/... ./settings/...)
     (cd ci && go run ./cmd/typecheck -lint)
     ;;
   cluster) gotest cluster -tags cluster -count=1 -p 1 -timeout 40m ./... ;;

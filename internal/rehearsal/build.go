@@ -13,7 +13,7 @@ import (
 )
 
 // servicePackage and binaryName are the service and its name in the image,
-// as in the Dagger module (ci/internal/commands).
+// as in the Dagger module (ci/cmdline).
 const (
 	servicePackage = "./app/cmd/orders"
 	binaryName     = "orders"

@@ -1,8 +1,8 @@
-// Package commands builds the command lines the Dagger functions run in their
+// Package cmdline builds the command lines the Dagger functions run in their
 // containers: go build for the service, and the repository's own cmd/release
 // and cmd/deploy. Validation happens here, before any container starts, so a
 // bad argument fails fast with an error that names the flag and the fix.
-package commands
+package cmdline
 
 import (
 	"fmt"
