@@ -14,9 +14,9 @@ func TestResolveDefaults(t *testing.T) {
 	}
 	want := Service{
 		Module: ".", Main: ".", Binary: "greeter",
-		Platforms: []string{"linux/amd64", "linux/arm64"},
-		Manifests: "manifests",
-		Overlays:  map[string]string{"staging": "overlays/staging", "production": "overlays/production"},
+		Platforms:   []string{"linux/amd64", "linux/arm64"},
+		Manifests:   "manifests",
+		Overlays:    map[string]string{"staging": "overlays/staging", "production": "overlays/production"},
 		Acceptance:  Suite{Packages: "./acceptance/...", Tag: "acceptance"},
 		Integration: Integration{Packages: "./...", Tag: "integration"},
 	}
