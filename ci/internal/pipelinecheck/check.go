@@ -87,6 +87,11 @@ func Check(root string, files []string, mod *modinfo.Module, engineVersion strin
 	}
 	c.checkJobs()
 	c.checkStages()
+	ops, err := CheckOperations(root, files)
+	if err != nil {
+		return nil, err
+	}
+	c.problems = append(c.problems, ops...)
 	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].String() < c.problems[j].String() })
 	// A template used several times reports its own problems once.
 	var out []Problem

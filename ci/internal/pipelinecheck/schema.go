@@ -217,6 +217,17 @@ func leafErrors(ve *jsonschema.ValidationError, doc any) []string {
 					keep = append(keep, c)
 				}
 			}
+			// Among those, an alternative whose discriminating value does not
+			// match (task: is another task) is not the one meant.
+			var matching []*jsonschema.ValidationError
+			for _, c := range keep {
+				if !valueMismatch(c) {
+					matching = append(matching, c)
+				}
+			}
+			if len(matching) > 0 {
+				keep = matching
+			}
 			causes = keep
 		}
 		for _, c := range causes {
@@ -263,6 +274,21 @@ func at(doc any, loc []string) any {
 		}
 	}
 	return doc
+}
+
+// valueMismatch reports whether an error has a cause that is a value not
+// matching an enum, const or pattern.
+func valueMismatch(e *jsonschema.ValidationError) bool {
+	switch e.ErrorKind.(type) {
+	case *kind.Enum, *kind.Const, *kind.Pattern:
+		return true
+	}
+	for _, c := range e.Causes {
+		if valueMismatch(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // reach is how deep into the document an error's deepest cause lies.
