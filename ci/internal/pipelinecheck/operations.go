@@ -60,7 +60,6 @@ func (c xCall) exportPath() string {
 	return ""
 }
 
-
 func (j *xJob) calls() []xCall {
 	var out []xCall
 	for i, s := range j.steps {

@@ -40,7 +40,7 @@ func copyPipeline(t *testing.T, muts []mutation) string {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f), []byte(text), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(text), 0o600); err != nil { //nolint:gosec // f is a repository pipeline file found by filepath.Glob
 			t.Fatal(err)
 		}
 	}

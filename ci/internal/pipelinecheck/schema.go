@@ -1,10 +1,10 @@
 package pipelinecheck
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"sort"
