@@ -81,8 +81,8 @@ func (m *Pipeline) VerifyImage(
 	}
 	if code != 0 {
 		stderr, _ := ran.Stderr(ctx)
-		return nil, fmt.Errorf("%s does not verify the signature of %s: it must be the public key of the key pair publish signs with; %s. release verify said:\n%s",
-			keySource, ref, keyFix, report.Tail(stderr, 20))
+		return nil, fmt.Errorf("%s does not verify the signature of %s: store the public key of the key pair publish signs with in secret %s (cosign public-key --key cosign.key); release verify said:\n%s",
+			keySource, ref, keySecret, report.Tail(stderr, 20))
 	}
 	return dag.Directory().WithNewFile("cosign-nonprod.pub", string(pem)).File("cosign-nonprod.pub"), nil
 }
