@@ -48,14 +48,13 @@ func copyPipeline(t *testing.T, muts []mutation) string {
 }
 
 // allProblems runs every check of this package on a pipeline copy.
-func allProblems(t *testing.T, root string) string {
+func allProblems(t *testing.T, s *Schema, root string) string {
 	t.Helper()
 	m, version := load(t)
 	problems, err := Check(root, pipelineFiles, m, version)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := loadSchema(t)
 	for _, f := range allPipelineFiles(t, root) {
 		ps, err := s.ValidateFile(root, f)
 		if err != nil {
@@ -83,7 +82,8 @@ const (
 // repository's pipeline and expects the problem that names it. The
 // unchanged copy has no problem at all, so each case fails for its mistake.
 func TestPipelineMistakes(t *testing.T) {
-	if got := allProblems(t, copyPipeline(t, nil)); got != "" {
+	s := loadSchema(t)
+	if got := allProblems(t, s, copyPipeline(t, nil)); got != "" {
 		t.Fatalf("the unchanged copy has problems:\n%s", got)
 	}
 	for _, tc := range []struct {
@@ -151,7 +151,7 @@ func TestPipelineMistakes(t *testing.T) {
 			[]string{".azure-pipelines/cd.yml: schema: at /stages/3/jobs/0/steps/0/inputs: additional properties 'timeout' not allowed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := allProblems(t, copyPipeline(t, tc.muts))
+			got := allProblems(t, s, copyPipeline(t, tc.muts))
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("no problem containing %q; reported:\n%s", w, got)
