@@ -166,6 +166,7 @@ func CheckOperations(root string, files []string) ([]Problem, error) {
 			o.downloads(j)
 			o.mirror(j)
 			o.sourceKey(j)
+			o.staticAnalysis(j)
 		}
 		if len(asList(asMap(d.doc["resources"])["pipelines"])) > 0 {
 			o.firstStageKey(d.file, jobs)
@@ -438,6 +439,26 @@ func (o *operations) firstStageKey(file string, jobs []*xJob) {
 		}
 	}
 	o.add(file, "", "the first stage does not check the non-production public key: call verify-image with --public-key from the Key Vault secret (cosign-public-key) there, so a missing or mismatched key fails before anything is deployed")
+}
+
+// staticAnalysis: a job running the checks publishes their SARIF as
+// CodeAnalysisLogs, which the Scans tab and Defender for DevOps read.
+func (o *operations) staticAnalysis(j *xJob) {
+	runsChecks := false
+	for _, c := range j.calls() {
+		if c.function == "ci" {
+			runsChecks = true
+		}
+	}
+	if !runsChecks {
+		return
+	}
+	for _, i := range j.tasks("PublishPipelineArtifact@1") {
+		if asString(asMap(j.steps[i]["inputs"])["artifact"]) == "CodeAnalysisLogs" {
+			return
+		}
+	}
+	o.add(j.file, j.where(), "the checks' SARIF (golangci-lint, govulncheck) is not published as the CodeAnalysisLogs artifact: the Scans tab and Defender for DevOps would show nothing (publish-reports.yml with sarif: true)")
 }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)

@@ -140,6 +140,18 @@ func TestPipelineMistakes(t *testing.T) {
 				`Resolve/resolve: verify-image --public-key must be env:NAME mapped from the Key Vault secret an AzureKeyVault@2 step of this job fetches first (got secret "cosign-pub")`,
 				"the first stage does not check the non-production public key",
 			}},
+		// 7. dagger check in PR validation.
+		{"PR validation without dagger check", []mutation{{file: ciFile, old: "          - template: .azure-pipelines/templates/dagger-check.yml\n            parameters:\n              displayName: dagger check (fails when a check failed)\n", new: ""}},
+			[]string{
+				"PR/checks: pull request validation does not run dagger check",
+				"PR/checks: dagger call ci --no-fail: no check-reports (or dagger check) after publishing the results",
+			}},
+		// 8. Static analysis where Azure shows it.
+		{"no SARIF published", []mutation{{file: ciFile, old: "              sarif: true\n", new: "", all: true}},
+			[]string{
+				"PR/checks: the checks' SARIF (golangci-lint, govulncheck) is not published as the CodeAnalysisLogs artifact",
+				"CI/checks: the checks' SARIF",
+			}},
 		// 9. The published schema.
 		{"schema: a misspelt job property", []mutation{{file: cdFile, old: "            timeoutInMinutes: 1500", new: "            timeoutInMinute: 1500"}},
 			[]string{".azure-pipelines/cd.yml: schema: at /stages/3/jobs/0: additional properties 'timeoutInMinute' not allowed"}},
