@@ -4,8 +4,10 @@ go 1.26.1
 
 require (
 	dagger.io/dagger v0.21.9
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	golang.org/x/mod v0.42.0
 	golang.org/x/sync v0.20.0
+	golang.org/x/text v0.34.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

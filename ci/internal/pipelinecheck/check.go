@@ -26,8 +26,9 @@ func (p Problem) String() string {
 
 // Templates the checker understands by file name.
 const (
-	daggerCallTemplate = "dagger-call.yml"
-	installTemplate    = "install-dagger.yml"
+	daggerCallTemplate  = "dagger-call.yml"
+	daggerCheckTemplate = "dagger-check.yml"
+	installTemplate     = "install-dagger.yml"
 )
 
 // step is one step of a job, after templates are expanded one level.
@@ -86,6 +87,11 @@ func Check(root string, files []string, mod *modinfo.Module, engineVersion strin
 	}
 	c.checkJobs()
 	c.checkStages()
+	ops, err := CheckOperations(root, files)
+	if err != nil {
+		return nil, err
+	}
+	c.problems = append(c.problems, ops...)
 	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].String() < c.problems[j].String() })
 	// A template used several times reports its own problems once.
 	var out []Problem
@@ -205,6 +211,7 @@ func (c *Checker) loadVariables(dir string, n node) error {
 var allowedTasks = map[string]bool{
 	"AzureKeyVault@2": true, "AzureCLI@2": true, "PublishTestResults@2": true, "PublishPipelineArtifact@1": true,
 	"DownloadPipelineArtifact@2": true, "ManualValidation@1": true, "ManualValidation@0": true,
+	"CopyFiles@2": true,
 }
 
 func (c *Checker) addStep(j *job, dir, file, where string, s map[string]any) {
@@ -235,7 +242,7 @@ func (c *Checker) addStep(j *job, dir, file, where string, s map[string]any) {
 		}
 		c.checkTemplate(path, params)
 		// Steps inside other templates count as the job's steps.
-		if filepath.Base(tpl) != daggerCallTemplate && filepath.Base(tpl) != installTemplate {
+		if b := filepath.Base(tpl); b != daggerCallTemplate && b != installTemplate && b != daggerCheckTemplate {
 			doc, err := readYAML(filepath.Join(c.Root, path))
 			if err == nil {
 				for i, inner := range items(asList(doc["steps"])) {
@@ -271,7 +278,7 @@ func (c *Checker) addStep(j *job, dir, file, where string, s map[string]any) {
 			if call, ok := c.parseCallLine(file, where, line); ok {
 				st.call = call
 			}
-			if strings.Contains(line, "dl.dagger.io/dagger/install.sh") {
+			if strings.Contains(line, "dl.dagger.io/dagger/") {
 				st.install = true
 				c.checkInstallLine(file, where, line)
 			}
@@ -300,7 +307,16 @@ var (
 	// scriptAllowed: installing the CLI, calling Dagger, handing its result to Azure.
 	scriptAllowed = []*regexp.Regexp{
 		regexp.MustCompile(`^set -euo pipefail$`),
-		regexp.MustCompile(`^curl -fsSL https://dl\.dagger\.io/dagger/install\.sh \| BIN_DIR="[^"]+" DAGGER_VERSION="\$\(daggerVersion\)" sh$`),
+		// The release archive of the pinned version, checked against daggerSha256.
+		regexp.MustCompile(`^if \[ -z "\$DAGGER_SHA256" \]; then echo "##vso\[task\.logissue type=error\][^"]*"; exit 1; fi$`),
+		regexp.MustCompile(`^curl -fsSL --retry 3 -o "\$AGENT_TEMPDIRECTORY/dagger\.tar\.gz" "https://dl\.dagger\.io/dagger/releases/\$\(daggerVersion\)/dagger_v\$\(daggerVersion\)_linux_amd64\.tar\.gz"$`),
+		regexp.MustCompile(`^echo "\$DAGGER_SHA256  \$AGENT_TEMPDIRECTORY/dagger\.tar\.gz" \| sha256sum --check --strict$`),
+		regexp.MustCompile(`^mkdir -p "\$HOME/\.local/bin" && tar -xzf "\$AGENT_TEMPDIRECTORY/dagger\.tar\.gz" -C "\$HOME/\.local/bin" dagger$`),
+		// dagger check: its constructor defaults as Dagger's local defaults (.env).
+		regexp.MustCompile(`^printf 'IMAGE_REGISTRY=%s\\n' "\$IMAGE_REGISTRY" > \.env$`),
+		regexp.MustCompile(`^dagger check( [^;&|<>` + "`" + `]*)?$`),
+		// CD's guard: only CI runs of main.
+		regexp.MustCompile(`^if \[ "\$CI_SOURCE_BRANCH" != "refs/heads/main" \]; then echo "##vso\[task\.logissue type=error\][^"$]*\$CI_SOURCE_BRANCH[^"$]*"; exit 1; fi$`),
 		regexp.MustCompile(`^echo "##vso\[task\.prependpath\][^"]+"$`),
 		regexp.MustCompile(`^(result="\$\()?dagger call [^;&|<>` + "`" + `]*?(\)")?$`),
 		regexp.MustCompile(`^printf '%s\\n' "\$result"$`),
@@ -313,6 +329,7 @@ var (
 		regexp.MustCompile(`^token="\$\(az (acr login|account get-access-token) [^;&|<>` + "`" + `)]*\)"$`),
 		regexp.MustCompile(`^echo "##vso\[task\.setvariable variable=[^;\]]+;issecret=true\]\$\{token\}"$`),
 		regexp.MustCompile(`^az aks get-credentials [^;&|<>` + "`" + `]*$`),
+		regexp.MustCompile(`^az acr login --name "[^"]+" --only-show-errors$`),
 		regexp.MustCompile(`^kubectl config (set-credentials \S+ --token-file=\S+|set-context --current --user=\S+) --kubeconfig "[^"]+"$`),
 	}
 )
@@ -338,8 +355,11 @@ func (c *Checker) checkScript(file, where, body string, allowed []*regexp.Regexp
 }
 
 func (c *Checker) checkInstallLine(file, where, line string) {
-	if !strings.Contains(line, "$(daggerVersion)") {
-		c.add(file, where, "the Dagger CLI is installed without DAGGER_VERSION=$(daggerVersion), the version dagger.json pins")
+	switch {
+	case strings.Contains(line, "install.sh"):
+		c.add(file, where, "the Dagger CLI is installed by piping install.sh to a shell, unverified: download the release archive of $(daggerVersion) and check it against $(daggerSha256) (sha256sum --check)")
+	case !strings.Contains(line, "$(daggerVersion)"):
+		c.add(file, where, "the Dagger CLI is installed without $(daggerVersion), the version dagger.json pins")
 	}
 }
 
@@ -367,8 +387,19 @@ func (c *Checker) checkTemplate(path string, _ map[string]any) {
 				}
 			}
 		}
-		if filepath.Base(path) == daggerCallTemplate {
+		if filepath.Base(path) == installTemplate {
+			if !strings.Contains(body, "sha256sum --check") || asString(asMap(s["env"])["DAGGER_SHA256"]) != "$(daggerSha256)" {
+				c.add(path, where, "the Dagger CLI download is not checked against the pinned checksum: map DAGGER_SHA256: $(daggerSha256) and check it with sha256sum --check before installing")
+			}
+		}
+		if b := filepath.Base(path); b == daggerCallTemplate || b == daggerCheckTemplate {
 			env := mergeConditional(asMap(s["env"]))
+			if b == daggerCheckTemplate && asString(env["IMAGE_REGISTRY"]) != "$(imageRegistry)" {
+				c.add(path, where, "dagger check does not get the image mirror: map IMAGE_REGISTRY: $(imageRegistry) and write it to .env (dagger check takes no constructor flags)")
+			}
+			if asString(env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]) != "${{ variables.daggerRunnerHost }}" {
+				c.add(path, where, "_EXPERIMENTAL_DAGGER_RUNNER_HOST is not set from daggerRunnerHost: a shared engine could not be used")
+			}
 			if asString(env["DAGGER_CLOUD_TOKEN"]) != "$(DAGGER_CLOUD_TOKEN)" {
 				c.add(path, where, "DAGGER_CLOUD_TOKEN is not mapped into the Dagger call's environment")
 			}

@@ -56,7 +56,7 @@ func TestRepositoryPipelineCalls(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"ci": 2, "check-reports": 3, "publish": 1, "image-ref": 1, "deploy": 2, "acceptance-test": 1, "promote": 1}
+	want := map[string]int{"ci": 2, "check-reports": 2, "publish": 1, "image-ref": 1, "verify-image": 2, "deploy": 2, "acceptance-test": 1, "promote": 1}
 	for fn, n := range want {
 		if got[fn] != n {
 			t.Errorf("found %d calls of %s, want %d", got[fn], fn, n)

@@ -11,7 +11,18 @@
 //   - a stage of the reference pipeline is missing: PR validation, CI with
 //     integration tests and publish, staging deploy, acceptance, manual
 //     validation, promote, production deploy;
-//   - the pipeline installs a Dagger CLI other than the version dagger.json pins.
+//   - the pipeline installs a Dagger CLI other than the version dagger.json
+//     pins, or without checking its download against the pinned checksum;
+//   - an operations rule does not hold on the expanded pipelines
+//     (operations.go): CD fed by another branch than main, artifacts a re-run
+//     cannot publish again (or CD cannot read by name), a manual validation
+//     its own job cancels, deployment jobs downloading everything, calls that
+//     pull base images from Docker Hub instead of the mirror, a shared engine
+//     without a self-hosted pool, the non-production public key not taken
+//     from Key Vault and checked in CD's first stage.
+//
+// Schema (schema.go) validates the files, and the pipelines expanded by
+// Expand (expand.go), against Azure Pipelines' published YAML schema.
 package pipelinecheck
 
 import (

@@ -78,12 +78,14 @@ func (c *Checker) checkReported(j *job, s *step) {
 		return
 	}
 	publish := j.index(func(st step) bool { return st.kind == "task:PublishTestResults@2" })
-	check := j.index(func(st step) bool { return st.call != nil && st.call.function == "check-reports" })
+	check := j.index(func(st step) bool {
+		return st.call != nil && st.call.function == "check-reports" || st.kind == "template:"+daggerCheckTemplate
+	})
 	if publish < 0 {
 		c.add(j.file, where, "dagger call %s: its JUnit reports are never published (PublishTestResults)", s.call.function)
 	}
 	if check < 0 || check < publish {
-		c.add(j.file, where, "dagger call %s --no-fail: no check-reports after publishing the results, so failed checks would not fail the run", s.call.function)
+		c.add(j.file, where, "dagger call %s --no-fail: no check-reports (or dagger check) after publishing the results, so failed checks would not fail the run", s.call.function)
 	}
 }
 
@@ -97,6 +99,9 @@ func (c *Checker) checkStages() {
 			switch {
 			case strings.Contains(cond, "eq(variables['Build.Reason'],'PullRequest')"):
 				pr = true
+				if !j.has("template:" + daggerCheckTemplate) {
+					c.add(j.file, j.stage+"/"+j.name, "pull request validation does not run dagger check (template %s): a new +check function would not be run", daggerCheckTemplate)
+				}
 			default:
 				if v, ok := s.call.flagValue("db-password"); ok && strings.HasPrefix(v, "env:") && j.has("task:AzureKeyVault@2") {
 					ci = true
