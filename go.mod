@@ -160,3 +160,7 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.1 // indirect
 )
+
+require dagger/pipeline v0.0.0-00010101000000-000000000000
+
+replace dagger/pipeline => ./ci
