@@ -19,6 +19,7 @@ func TestResolveDefaults(t *testing.T) {
 		Overlays:    map[string]string{"staging": "overlays/staging", "production": "overlays/production"},
 		Acceptance:  Suite{Packages: "./acceptance/...", Tag: "acceptance"},
 		Integration: Integration{Packages: "./...", Tag: "integration"},
+		Port:        8080,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", s, want)
