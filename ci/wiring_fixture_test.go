@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,13 +103,3 @@ func dirChain(t *testing.T, d *dagger.Directory) enginerec.Chain {
 
 // today is the UTC date, as the vulnerability check is keyed on it.
 func today() string { return time.Now().UTC().Format(time.DateOnly) }
-
-// distinct reports whether the two lists share no element.
-func distinct(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
-}

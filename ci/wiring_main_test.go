@@ -46,7 +46,7 @@ func runWithRecorder(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	rec, err = enginerec.Start(schema)
+	rec, err = enginerec.Start(ctx, schema)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -128,11 +128,6 @@ func answer(match func(c enginerec.Call) bool, v any) enginerec.Rule {
 // fileContents answers reading a file at path (whatever built it).
 func fileContents(path, contents string) enginerec.Rule {
 	return answer(func(c enginerec.Call) bool { return c.Fields("contents") && c.ReadsFile() == path }, contents)
-}
-
-// exitCode answers the exit code of the execs whose arguments contain words.
-func exitCode(code int, words ...string) enginerec.Rule {
-	return answer(func(c enginerec.Call) bool { return c.Fields("exitCode") && c.ExecContains(words...) }, code)
 }
 
 // stepIndex is the index of the first step of chain at or after from with field

@@ -17,6 +17,7 @@
 package enginerec
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -66,8 +67,9 @@ type Recorder struct {
 }
 
 // Start listens on a free loopback port and serves the session API.
-func Start(schema *Schema) (*Recorder, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func Start(ctx context.Context, schema *Schema) (*Recorder, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for the session API: %w", err)
 	}

@@ -25,7 +25,7 @@ func start(t *testing.T) (*enginerec.Recorder, *dagger.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := enginerec.Start(schema)
+	rec, err := enginerec.Start(ctx, schema)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,11 @@ package enginerec
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
