@@ -21,6 +21,8 @@ const (
 	FlagDefaultLintConfig = "default-lint-config"
 	FlagToolsModfile      = "tools-modfile"
 	FlagVulnAllow         = "vuln-allow"
+	FlagLintConfig        = "lint-config"
+	FlagPackages          = "packages"
 )
 
 // CheckOptions are the inputs of one check of the check runner.
@@ -44,6 +46,10 @@ type CheckOptions struct {
 	ToolsModfile string
 	// VulnAllow overrides the settings' govulncheck allow-list.
 	VulnAllow string
+	// LintConfig overrides the settings' lint configuration.
+	LintConfig string
+	// Packages are the package patterns lint and vuln check (default ./...).
+	Packages []string
 }
 
 // CheckArgs returns the check runner's arguments for o.
@@ -61,6 +67,8 @@ func CheckArgs(check string, o CheckOptions) ([]string, error) {
 		{FlagDefaultLintConfig, o.DefaultLintConfig},
 		{FlagToolsModfile, o.ToolsModfile},
 		{FlagVulnAllow, o.VulnAllow},
+		{FlagLintConfig, o.LintConfig},
+		{FlagPackages, strings.Join(o.Packages, " ")},
 	} {
 		if f.v != "" {
 			args = append(args, "--"+f.flag, f.v)
@@ -89,23 +97,32 @@ func Tool(modfile, name string, args ...string) []string {
 }
 
 // LintArgs returns golangci-lint's arguments: the configuration, the JUnit
-// and SARIF reports in reports, the text report on standard output.
-func LintArgs(config, reports string) []string {
-	return []string{"run", "--config", config,
+// and SARIF reports in reports, the text report on standard output, the
+// packages (default ./...).
+func LintArgs(config, reports string, packages ...string) []string {
+	return append([]string{"run", "--config", config,
 		"--output.text.path", "stdout",
 		"--output.junit-xml.path", path.Join(reports, "lint.xml"),
-		"--output.sarif.path", path.Join(reports, "lint.sarif"),
-		"./..."}
+		"--output.sarif.path", path.Join(reports, "lint.sarif")},
+		orAll(packages)...)
 }
 
 // VulnArgs returns govulncheck's arguments for a report in format (json or
-// sarif), against db when set (GOVULNDB, e.g. file:///path).
-func VulnArgs(format, db string) []string {
+// sarif), against db when set (GOVULNDB, e.g. file:///path), on the
+// packages (default ./...).
+func VulnArgs(format, db string, packages ...string) []string {
 	args := []string{"-format", format}
 	if db != "" {
 		args = append(args, "-db", db)
 	}
-	return append(args, "./...")
+	return append(args, orAll(packages)...)
+}
+
+func orAll(packages []string) []string {
+	if len(packages) == 0 {
+		return []string{"./..."}
+	}
+	return packages
 }
 
 // GoTestArgs returns the `go test` arguments of a test check for the
