@@ -256,6 +256,12 @@ func (m *Tests) ReleaseRefusesTags(ctx context.Context) error {
 }
 
 // All runs every test in parallel and fails naming each test that failed.
+// Cached per session (+cache="session"), on purpose: each `dagger -m ci/tests
+// call all` runs the tests again and gives a verdict of its own, while the
+// pipeline functions they call keep their own caching (what the tests are
+// about: a passing stage of unchanged code is a cache hit, a failed one runs
+// again). A failed run is an error and is never cached anyway.
+// +cache="session"
 func (m *Tests) All(ctx context.Context) (string, error) {
 	tests := map[string]func(context.Context) error{
 		"good-fixture-passes":     m.GoodFixturePasses,

@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -51,13 +52,13 @@ var releaseLines = []struct {
 	want          map[string]string
 }{
 	{"ImageArgs", "two platforms", func() ([]string, error) {
-		return cmdline.ImageArgs("release", map[string]string{"linux/amd64": "/bins/amd64/orders", "linux/arm64": "/bins/arm64/orders"},
+		return cmdline.ImageArgs("release", "orders", map[string]string{"linux/amd64": "/bins/amd64/orders", "linux/arm64": "/bins/arm64/orders"},
 			cmdline.BuildInfo{SourceURL: "https://example.com/orders", Revision: "0123abc", Created: "2026-01-02T03:04:05Z"}, "/layout")
-	}, map[string]string{"binary": "linux/amd64=/bins/amd64/orders,linux/arm64=/bins/arm64/orders", "source": "https://example.com/orders",
+	}, map[string]string{"name": "orders", "binary": "linux/amd64=/bins/amd64/orders,linux/arm64=/bins/arm64/orders", "source": "https://example.com/orders",
 		"revision": "0123abc", "created": "2026-01-02T03:04:05Z", "out": "/layout"}},
 	{"PublishArgs", "key file, tags, ref file", func() ([]string, error) {
 		return cmdline.PublishArgs("release", cmdline.PublishOptions{Layout: "/work/layout", Repository: "nonprod.azurecr.io/orders",
-			Tags: []string{"0123abc", "latest"}, Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, RefFile: "/work/ref"})
+			Tags: []string{"0123abc", "latest", "0123abc"}, Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, RefFile: "/work/ref"})
 	}, map[string]string{"layout": "/work/layout", "repository": "nonprod.azurecr.io/orders", "tag": "0123abc,latest",
 		"key": "/run/secrets/cosign.key", "kms-key": "", "ref-file": "/work/ref", "plain-http": "false"}},
 	{"PublishArgs", "KMS key, plain HTTP", func() ([]string, error) {
@@ -134,9 +135,16 @@ func TestContractParserBites(t *testing.T) {
 }
 
 // otherBuilders are ci/cmdline's builders of lines for commands other than
-// release, and the test that holds them to their command.
+// release, and where those lines are held to their command.
 var otherBuilders = map[string]string{
-	"DeployArgs": "cmd/deploy/contract_test.go",
+	"DeployArgs": "cmd/deploy/contract_test.go parses them with deploy's flags",
+	// Arguments of third-party tools the check runner starts; the check
+	// runner's own tests run them.
+	"LintArgs":      "golangci-lint (pinned in hack/tools/go.mod)",
+	"VulnArgs":      "govulncheck (pinned in hack/tools/go.mod)",
+	"GotestsumArgs": "gotestsum (pinned in hack/tools/go.mod)",
+	"GoTestArgs":    "go test",
+	"CheckArgs":     "cmd/check/contract_test.go parses them with the check runner's flags",
 }
 
 // TestEveryBuilderIsCovered reads ci/cmdline and fails when a builder of
@@ -169,6 +177,13 @@ func TestEveryBuilderIsCovered(t *testing.T) {
 	sort.Strings(builders)
 	if len(builders) == 0 {
 		t.Fatal("no command-line builders found in ci/cmdline")
+	}
+	for b, where := range otherBuilders {
+		if file, _, _ := strings.Cut(where, " "); strings.HasSuffix(file, "_test.go") {
+			if _, err := os.Stat(filepath.Join("..", "..", file)); err != nil {
+				t.Errorf("ci/cmdline.%s: its contract test %s is missing", b, file)
+			}
+		}
 	}
 	for _, b := range builders {
 		if !covered[b] && otherBuilders[b] == "" {
