@@ -17,9 +17,16 @@ func TestPipelineCommandLinesParse(t *testing.T) {
 	every := cmdline.CheckOptions{Settings: "/run/pipeline/pipeline.yaml", Source: "/src", Reports: "/reports", Module: "app",
 		DefaultLintConfig: "/run/pipeline/golangci.default.yml", ToolsModfile: "/src/hack/tools/go.mod", VulnAllow: "hack/vuln-allow.txt",
 		LintConfig: ".golangci.yml", Packages: []string{"./...", "./cmd/..."}}
+	every.Stage = "lint"
+	rv := reflect.ValueOf(every)
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			t.Errorf("cmdline.CheckOptions.%s is not set by the every-option line: set it and check where it lands", rv.Type().Field(i).Name)
+		}
+	}
 	for _, stage := range cmdline.CheckStages {
 		for name, o := range map[string]cmdline.CheckOptions{
-			"every option": every,
+			"every option":  every,
 			"required only": {Source: "/src", Reports: "/reports"},
 		} {
 			t.Run(stage+"/"+name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -34,6 +35,12 @@ func TestPipelineCommandLinesParse(t *testing.T) {
 				"component": "components/db-password-from-secret,components/extra"}},
 		{"defaults, no rollback", cmdline.DeployOptions{Kubeconfig: "/k", Manifests: "/m", Environment: "staging", Image: contractRef},
 			map[string]string{"environment": "staging", "timeout": "5m0s", "rollback": "false", "namespace": "", "component": "", "summary-file": ""}},
+	}
+	rv := reflect.ValueOf(tests[0].o)
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			t.Errorf("cmdline.DeployOptions.%s is not set by the every-option line: set it and check its flag", rv.Type().Field(i).Name)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

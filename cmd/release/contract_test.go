@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -44,6 +45,40 @@ func parseLine(t *testing.T, args []string) *flag.FlagSet {
 	return got
 }
 
+// The "every option" inputs: TestEveryOptionIsExercised fails when a builder
+// gains an option these leave unset.
+var (
+	everyPublish = cmdline.PublishOptions{Layout: "/work/layout", Repository: "nonprod.azurecr.io/orders",
+		Tags: []string{"0123abc", "latest", "0123abc"}, Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"},
+		PlainHTTP: true, RefFile: "/work/ref"}
+	everyPromote = cmdline.PromoteOptions{From: contractRef, To: "prodacr.azurecr.io/orders",
+		SourcePublicKey: "/work/keys/source.pub", AcceptancePublicKey: "/work/keys/acceptance.pub",
+		Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, AllowUnaccepted: true, PlainHTTP: true,
+		RecordFile: "/work/promotion.json", RefFile: "/work/ref"}
+)
+
+// unset names the zero fields of the struct v.
+func unset(v any) []string {
+	rv := reflect.ValueOf(v)
+	var out []string
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			out = append(out, rv.Type().Field(i).Name)
+		}
+	}
+	return out
+}
+
+// TestEveryOptionIsExercised: the contract lines set every option of the
+// builders' inputs (the signing key is one of two, both kinds are used).
+func TestEveryOptionIsExercised(t *testing.T) {
+	for name, v := range map[string]any{"PublishOptions": everyPublish, "PromoteOptions": everyPromote} {
+		if u := unset(v); len(u) > 0 {
+			t.Errorf("cmdline.%s: the contract's every-option input leaves %v unset: set them and check their flags", name, u)
+		}
+	}
+}
+
 // releaseLines are the command lines ci/cmdline builds for release, every
 // option set at least once, with the flag values each must produce.
 var releaseLines = []struct {
@@ -56,20 +91,16 @@ var releaseLines = []struct {
 			cmdline.BuildInfo{SourceURL: "https://example.com/orders", Revision: "0123abc", Created: "2026-01-02T03:04:05Z"}, "/layout")
 	}, map[string]string{"name": "orders", "binary": "linux/amd64=/bins/amd64/orders,linux/arm64=/bins/arm64/orders", "source": "https://example.com/orders",
 		"revision": "0123abc", "created": "2026-01-02T03:04:05Z", "out": "/layout"}},
-	{"PublishArgs", "key file, tags, ref file", func() ([]string, error) {
-		return cmdline.PublishArgs("release", cmdline.PublishOptions{Layout: "/work/layout", Repository: "nonprod.azurecr.io/orders",
-			Tags: []string{"0123abc", "latest", "0123abc"}, Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, RefFile: "/work/ref"})
+	{"PublishArgs", "every option, key file", func() ([]string, error) {
+		return cmdline.PublishArgs("release", everyPublish)
 	}, map[string]string{"layout": "/work/layout", "repository": "nonprod.azurecr.io/orders", "tag": "0123abc,latest",
-		"key": "/run/secrets/cosign.key", "kms-key": "", "ref-file": "/work/ref", "plain-http": "false"}},
+		"key": "/run/secrets/cosign.key", "kms-key": "", "ref-file": "/work/ref", "plain-http": "true"}},
 	{"PublishArgs", "KMS key, plain HTTP", func() ([]string, error) {
 		return cmdline.PublishArgs("release", cmdline.PublishOptions{Layout: "/l", Repository: "registry:5000/orders",
 			Signing: cmdline.Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, PlainHTTP: true})
 	}, map[string]string{"kms-key": "azurekms://v.vault.azure.net/k", "key": "", "plain-http": "true", "ref-file": ""}},
 	{"PromoteArgs", "every option", func() ([]string, error) {
-		return cmdline.PromoteArgs("release", cmdline.PromoteOptions{From: contractRef, To: "prodacr.azurecr.io/orders",
-			SourcePublicKey: "/work/keys/source.pub", AcceptancePublicKey: "/work/keys/acceptance.pub",
-			Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, AllowUnaccepted: true, PlainHTTP: true,
-			RecordFile: "/work/promotion.json", RefFile: "/work/ref"})
+		return cmdline.PromoteArgs("release", everyPromote)
 	}, map[string]string{"from": contractRef, "to": "prodacr.azurecr.io/orders", "source-public-key": "/work/keys/source.pub",
 		"acceptance-public-key": "/work/keys/acceptance.pub", "key": "/run/secrets/cosign.key", "allow-unaccepted": "true",
 		"plain-http": "true", "record-file": "/work/promotion.json", "ref-file": "/work/ref"}},
