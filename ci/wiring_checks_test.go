@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"dagger/pipeline/internal/enginerec"
+	"dagger/pipeline/internal/report"
 )
 
 // TestFailedCheckRunsAgain: a failing check's exec (allowed to fail, so a
@@ -107,4 +108,45 @@ func TestIntegrationDatabase(t *testing.T) {
 		}
 	}
 	noLeaks(t)
+}
+
+// TestCiNoFailHandsBackFailingStage: `ci --no-fail` with a failing lint
+// returns every stage's reports and a summary naming lint as failed, each
+// stage's reports read after its own exec.
+func TestCiNoFailHandsBackFailingStage(t *testing.T) {
+	script(t, append([]enginerec.Rule{checkExits("lint", 1)}, baseRules()...)...)
+	dir, err := pipeline().Ci(context.Background(), nil, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := dirChain(t, dir)
+	summary := stepIndex(chain, 0, "withNewFile", `path:"summary.json"`)
+	if summary < 0 {
+		t.Fatalf("ci returned no summary.json: %s", chain)
+	}
+	sum, err := report.Parse([]byte(chain[summary].String1("contents")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]int{}
+	for _, st := range sum.Stages {
+		failed[st.Name] = st.ExitCode
+	}
+	if failed["lint"] != 1 || failed["unit"] != 0 || len(failed) != 6 {
+		t.Errorf("summary = %+v, want six stages, lint failed with exit code 1", sum.Stages)
+	}
+	text := chain.String()
+	for _, stage := range []string{"lint", "vuln", "unit", "integration", "acceptance"} {
+		run := strings.Index(text, `withExec(args:["`+toolsBin+`/check","`+stage+`"`)
+		if run < 0 {
+			t.Errorf("the reports of %s are not in ci's result", stage)
+			continue
+		}
+		if !strings.Contains(text[run:], `.directory(path:"`+reportDir+`")`) {
+			t.Errorf("the reports of %s are not read after its exec", stage)
+		}
+	}
+	if _, err := pipeline().Ci(context.Background(), nil, nil, false); err == nil || !strings.Contains(err.Error(), "lint") {
+		t.Fatalf("ci without --no-fail: error = %v, want the failed lint named", err)
+	}
 }

@@ -91,9 +91,11 @@ func dirChain(t *testing.T, d *dagger.Directory) enginerec.Chain {
 	if _, err := d.ID(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The SDK asks for the IDs of a chain's arguments first: the directory's
+	// own is the last one asked.
 	calls := rec.Calls()[before:]
-	for _, c := range calls {
-		if c.Fields("id") && c.Type == "Directory" {
+	for i := len(calls) - 1; i >= 0; i-- {
+		if c := calls[i]; c.Fields("id") && c.Type == "Directory" {
 			return c.Chain
 		}
 	}

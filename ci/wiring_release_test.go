@@ -78,6 +78,17 @@ func TestPublishRunsPerCall(t *testing.T) {
 		if name, _ := envBeforeExec(e.Chain); name == "" {
 			t.Errorf("the push exec has no per-call input right before it")
 		}
+		// After the cached layers: the tools, the layout, the credentials.
+		nonce := e.Chain.LastExec() - 1
+		for _, layer := range []struct{ field, text string }{
+			{"withDirectory", `path:"` + toolsBin + `"`},
+			{"withDirectory", `path:"/work/layout"`},
+			{"withSecretVariable", `name:"REGISTRY_PASSWORD"`},
+		} {
+			if i := stepIndex(e.Chain, 0, layer.field, layer.text); i < 0 || i > nonce {
+				t.Errorf("%s(%s) is not before the per-call input", layer.field, layer.text)
+			}
+		}
 	}
 }
 
