@@ -99,3 +99,25 @@ func TestValidateNamesField(t *testing.T) {
 		})
 	}
 }
+
+func TestMarshalRoundTrip(t *testing.T) {
+	s, err := Service{Module: "app", Main: "./cmd/orders", Integration: Integration{Postgres: true}, Vuln: Vuln{Allow: "allow.txt"}, Port: 9090}.Resolve("github.com/go-aks/pipeline/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse(Marshal(s)): %v\n%s", err, data)
+	}
+	again, err := back.Resolve("github.com/go-aks/pipeline/app")
+	if err != nil || !reflect.DeepEqual(again, s) {
+		t.Fatalf("round trip:\n got %+v, %v\nwant %+v", again, err, s)
+	}
+	if _, err := (Service{Port: 70000}).Resolve("example.com/x"); err == nil || !strings.Contains(err.Error(), "port") {
+		t.Fatalf("port 70000: error = %v, want one naming port", err)
+	}
+}
