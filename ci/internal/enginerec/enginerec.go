@@ -280,9 +280,6 @@ func (r *Recorder) walk(typ string, chain Chain, set ast.SelectionSet) (any, err
 				if nextType == "" {
 					nextType = typ
 				}
-				if s.Name == "node" {
-					nextType = "Node"
-				}
 				v, err := r.walk(nextType, next, s.SelectionSet)
 				if err != nil {
 					return nil, err

@@ -74,8 +74,13 @@ func TestSDKRoundTrip(t *testing.T) {
 	if err != nil || len(entries) != 0 {
 		t.Fatalf("entries = %v, %v; want empty", entries, err)
 	}
-	if _, err := ctr.Sync(ctx); err != nil {
+	synced, err := ctr.Sync(ctx)
+	if err != nil {
 		t.Fatalf("sync: %v", err)
+	}
+	// An object loaded by its ID (node(id){... on Container}) continues the chain the ID names.
+	if code, err := synced.ExitCode(ctx); err != nil || code != 3 {
+		t.Fatalf("exit code after sync = %d, %v; want 3 (the same exec)", code, err)
 	}
 	execs := rec.Execs()
 	if len(execs) != 1 || !slices.Equal(execs[0].Args, []string{"false"}) {

@@ -65,8 +65,13 @@ func LoadSchema(sdkDir string) (*Schema, error) {
 		if leaf := responseType(fn.Body); leaf != "" {
 			f.Leaf = leaf
 		} else if fn.Type.Results != nil && len(fn.Type.Results.List) > 0 {
-			if star, ok := fn.Type.Results.List[0].Type.(*ast.StarExpr); ok {
-				f.Object = typeName(star)
+			switch res := fn.Type.Results.List[0].Type.(type) {
+			case *ast.StarExpr: // an object
+				f.Object = typeName(res)
+			case *ast.Ident: // an interface such as Node, narrowed by an inline fragment
+				if ast.IsExported(res.Name) {
+					f.Object = res.Name
+				}
 			}
 		}
 		if f.Leaf == "" && f.Object == "" {
