@@ -24,7 +24,11 @@ const (
 // pipeline is the module's constructor called as the engine calls it for
 // `dagger call`, with the defaults its +default pragmas declare.
 func pipeline() *Pipeline {
-	src := dag.Directory().WithNewFile("go.mod", testGoMod)
+	return pipelineOf(dag.Directory().WithNewFile("go.mod", testGoMod))
+}
+
+// pipelineOf is pipeline for the service source src.
+func pipelineOf(src *dagger.Directory) *Pipeline {
 	tools := dag.Directory().WithNewFile("go.mod", testGoMod).WithNewFile("ci/go.mod", "module dagger/pipeline\n\ngo 1.26.1\n")
 	return New(src, tools, "docker.io/library", "", "bookworm", "postgres:15-bookworm", "https://github.com/go-aks/pipeline",
 		testRevision, "1970-01-01T00:00:00Z", "pipeline.yaml", "", "", "", nil, "", nil, "", "", "", "", false, "", "")

@@ -128,3 +128,38 @@ func TestPromoteRunsPerCall(t *testing.T) {
 	}
 	noLeaks(t)
 }
+
+// TestToolsCachedAcrossServiceChanges: the pipeline's own commands are built
+// from the module's repository alone (modules downloaded before the sources
+// are added), so a change of the service rebuilds the service, not the tools.
+func TestToolsCachedAcrossServiceChanges(t *testing.T) {
+	script(t, baseRules()...)
+	ctx := context.Background()
+	for _, main := range []string{"package main\n\nfunc main() {}\n", "package main\n\nfunc main() { println(1) }\n"} {
+		src := dag.Directory().WithNewFile("go.mod", testGoMod).WithNewFile("cmd/orders/main.go", main)
+		if _, err := pipelineOf(src).Build(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tools := execs("go", "build", "-trimpath", "-o", "/out/")
+	if len(tools) != 1 {
+		t.Fatalf("the pipeline's commands were built %d different ways for two service sources, want 1 (cached)", len(tools))
+	}
+	download := stepIndex(tools[0].Chain, 0, "withExec", `"go","mod","download"`)
+	sources := stepIndex(tools[0].Chain, download, "withDirectory", `path:"/pipeline"`)
+	if download < 0 || sources < 0 {
+		t.Errorf("the tools' modules are not downloaded before their sources are added: %s", tools[0].Identity)
+	}
+	if strings.Contains(tools[0].Identity, "cmd/orders/main.go") {
+		t.Errorf("the tools' build depends on the service's source")
+	}
+	var service []string
+	for _, e := range rec.Execs() {
+		if len(e.Args) > 1 && e.Args[0] == "go" && e.Args[1] == "build" && strings.Contains(strings.Join(e.Args, " "), "/out/linux_amd64/") {
+			service = append(service, e.Identity)
+		}
+	}
+	if len(service) != 2 {
+		t.Errorf("service builds for two sources: %d distinct, want 2", len(service))
+	}
+}
