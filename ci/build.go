@@ -155,6 +155,16 @@ func (m *Pipeline) buildLayout(ctx context.Context) (*dagger.Directory, stageRes
 			if err != nil {
 				return fmt.Errorf("build %s: %w", ps, err)
 			}
+			if code != 0 {
+				// A failed exec under ReturnTypeAny is cached like a success:
+				// build again with a per-call input so the failure is this call's.
+				if c, out, err = buildBinary(withNonce(ctr), svc, p); err != nil {
+					return err
+				}
+				if code, err = c.ExitCode(gctx); err != nil {
+					return fmt.Errorf("build %s: %w", ps, err)
+				}
+			}
 			log, err := c.CombinedOutput(gctx)
 			if err != nil {
 				return fmt.Errorf("build %s: read its output: %w", ps, err)

@@ -32,7 +32,13 @@ func (m *Pipeline) postgresService(password *dagger.Secret) *dagger.Service {
 		AsService(dagger.ContainerAsServiceOpts{Args: []string{"postgres"}, UseEntrypoint: true})
 }
 
-// withTestDatabase binds db as `postgres` and gives the tests TEST_DB_*.
+// trustPlaceholder stands in for the password of a database that trusts
+// every connection: tests and services that insist on a password get this
+// text, which the database never checks. It is no credential.
+const trustPlaceholder = "trust-auth-not-checked"
+
+// withTestDatabase binds db as `postgres` and gives the tests TEST_DB_*
+// (TEST_DB_PASSWORD the secret, or trustPlaceholder for a trusting database).
 func withTestDatabase(ctr *dagger.Container, db *dagger.Service, password *dagger.Secret) *dagger.Container {
 	ctr = ctr.
 		WithServiceBinding(dbAlias, db).
@@ -41,7 +47,10 @@ func withTestDatabase(ctr *dagger.Container, db *dagger.Service, password *dagge
 		WithEnvVariable("TEST_DB_NAME", dbName).
 		WithEnvVariable("TEST_DB_USER", dbUser).
 		WithEnvVariable("TEST_DB_SSLMODE", "disable")
-	return withOptionalSecret(ctr, "TEST_DB_PASSWORD", password)
+	if password == nil {
+		return ctr.WithEnvVariable("TEST_DB_PASSWORD", trustPlaceholder)
+	}
+	return ctr.WithSecretVariable("TEST_DB_PASSWORD", password)
 }
 
 // withServiceDatabase binds db as `postgres` and gives the service under
@@ -62,7 +71,7 @@ func withServiceDatabase(ctr *dagger.Container, db *dagger.Service, password *da
 	if password != nil {
 		return ctr.WithMountedSecret(pwFile, password, dagger.ContainerWithMountedSecretOpts{Owner: "65532:65532"})
 	}
-	return ctr.WithNewFile(pwFile, "trust-auth-not-checked\n", dagger.ContainerWithNewFileOpts{Permissions: 0o444})
+	return ctr.WithNewFile(pwFile, trustPlaceholder+"\n", dagger.ContainerWithNewFileOpts{Permissions: 0o444})
 }
 
 // withOptionalSecret sets the environment variable name from secret when given.

@@ -59,7 +59,10 @@ func (m *Pipeline) pipelineTools(ctx context.Context) (*dagger.Directory, error)
 		WithFile("go.mod", m.Tools.File("go.mod")).
 		WithFile("go.sum", m.Tools.File("go.sum")).
 		WithFile("ci/go.mod", m.Tools.File("ci/go.mod")).
-		WithFile("ci/go.sum", m.Tools.File("ci/go.sum"))
+		WithFile("ci/go.sum", m.Tools.File("ci/go.sum")).
+		// The root go.mod replaces the test harness module with this directory.
+		WithFile("internal/testenv/postgres/go.mod", m.Tools.File("internal/testenv/postgres/go.mod")).
+		WithFile("internal/testenv/postgres/go.sum", m.Tools.File("internal/testenv/postgres/go.sum"))
 	env, args := cmdline.BuildTools(toolsOut+"/", cmdline.PipelineCommands...)
 	ctr := goCaches(img).
 		WithDirectory(toolsSrc, mods).
