@@ -100,6 +100,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	if afterParse != nil {
+		return afterParse(fs)
+	}
 	return nil
 }
 

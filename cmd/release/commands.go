@@ -54,6 +54,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected argument %q (flags only)", fs.Name(), fs.Arg(0))
 	}
+	if afterParse != nil {
+		return afterParse(fs)
+	}
 	return nil
 }
 
