@@ -335,3 +335,24 @@ func DeployArgs(deploy string, o DeployOptions) ([]string, error) {
 	}
 	return args, nil
 }
+
+// VerifyArgs returns `release verify` arguments: the image's signature must
+// verify with publicKey (a mounted cosign.pub); with publicKeyOut, the key
+// is written there (PEM) once it verified.
+func VerifyArgs(release, image, publicKey, publicKeyOut string, plainHTTP bool) ([]string, error) {
+	ref, err := imageref.ParseDigestRef("image", image)
+	if err != nil {
+		return nil, err
+	}
+	if publicKey == "" {
+		return nil, fmt.Errorf("--public-key is missing: pass the non-production signing public key")
+	}
+	args := []string{release, "verify", "--image", ref.String(), "--public-key", publicKey}
+	if publicKeyOut != "" {
+		args = append(args, "--public-key-out", publicKeyOut)
+	}
+	if plainHTTP {
+		args = append(args, "--plain-http")
+	}
+	return args, nil
+}

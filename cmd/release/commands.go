@@ -472,6 +472,7 @@ func (e *env) verify(ctx context.Context, args []string) error {
 	requireAcc := fs.Bool("require-acceptance", false, "also require a passing acceptance record")
 	accPub := fs.String("acceptance-public-key", "", "public key of the acceptance record (default: --public-key)")
 	accEnv := fs.String("acceptance-environment", "staging", "environment the acceptance record must name")
+	pubOut := fs.String("public-key-out", "", "after a successful verification, write the public key (PEM) to this file")
 	var rf registryFlags
 	rf.add(fs)
 	if err := parse(fs, args); err != nil {
@@ -498,6 +499,15 @@ func (e *env) verify(ctx context.Context, args []string) error {
 		return client.Explain(err, "verify", d.RegistryStr())
 	}
 	result := map[string]any{"image": d.String(), "key": key.Identity(), "verifiedSignatures": n}
+	if *pubOut != "" {
+		pem, err := key.PublicKeyPEM()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Clean(*pubOut), pem, 0o644); err != nil { //nolint:gosec // a public key, meant to be read
+			return fmt.Errorf("--public-key-out: %w", err)
+		}
+	}
 	if *requireAcc {
 		accKey := key
 		if *accPub != "" {

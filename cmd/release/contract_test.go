@@ -111,6 +111,12 @@ var releaseLines = []struct {
 	{"AttestArgs", "key file, JUnit, plain HTTP", func() ([]string, error) {
 		return cmdline.AttestArgs("release", contractRef, "staging", cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, "/work/acceptance.xml", true)
 	}, map[string]string{"image": contractRef, "environment": "staging", "key": "/run/secrets/cosign.key", "junit": "/work/acceptance.xml", "plain-http": "true"}},
+	{"VerifyArgs", "plain HTTP", func() ([]string, error) {
+		return cmdline.VerifyArgs("release", contractRef, "/run/secrets/nonprod.pub", "/work/nonprod.pub", true)
+	}, map[string]string{"image": contractRef, "public-key": "/run/secrets/nonprod.pub", "public-key-out": "/work/nonprod.pub", "plain-http": "true"}},
+	{"VerifyArgs", "TLS", func() ([]string, error) {
+		return cmdline.VerifyArgs("release", contractRef, "/k.pub", "", false)
+	}, map[string]string{"public-key": "/k.pub", "public-key-out": "", "plain-http": "false"}},
 	{"AttestArgs", "KMS key", func() ([]string, error) {
 		return cmdline.AttestArgs("release", contractRef, "production", cmdline.Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, "", false)
 	}, map[string]string{"environment": "production", "kms-key": "azurekms://v.vault.azure.net/k", "junit": "", "plain-http": "false"}},
