@@ -18,7 +18,7 @@ const (
 	servicePackage = "./cmd/orders" // in serviceModule
 	// serviceModule is the service's own Go module directory (go build -C).
 	serviceModule = "app"
-	binaryName     = "orders"
+	binaryName    = "orders"
 )
 
 // Fault is a defect injected into a build of the service, to rehearse where
