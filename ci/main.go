@@ -197,7 +197,9 @@ func New(
 	vulnAllow string,
 ) *Pipeline {
 	return &Pipeline{
-		Source:              source,
+		// +ignore is not applied to a directory another module passes: filter
+		// credentials out here too, before any function reads the source.
+		Source:              source.Filter(dagger.DirectoryFilterOpts{Exclude: credentialPatterns}),
 		Tools:               tools,
 		ImageRegistry:       imageRegistry,
 		GoImage:             goImage,

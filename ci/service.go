@@ -91,7 +91,7 @@ func (m *Pipeline) goMod(ctx context.Context, module string) (*modfile.File, err
 	if err != nil {
 		return nil, fmt.Errorf("read the service's %s (settings module, or --go-module): %w", name, err)
 	}
-	f, err := modfile.ParseLax(name, []byte(data), nil)
+	f, err := modfile.Parse(name, []byte(data), nil)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", name, err)
 	}

@@ -100,7 +100,9 @@ func Tool(modfile, name string, args ...string) []string {
 // and SARIF reports in reports, the text report on standard output, the
 // packages (default ./...).
 func LintArgs(config, reports string, packages ...string) []string {
-	return append([]string{"run", "--config", config,
+	// Parallel runners are allowed: on a shared machine another run's lock
+	// must not fail this one (each run has its own report paths).
+	return append([]string{"run", "--config", config, "--allow-parallel-runners",
 		"--output.text.path", "stdout",
 		"--output.junit-xml.path", path.Join(reports, "lint.xml"),
 		"--output.sarif.path", path.Join(reports, "lint.sarif")},

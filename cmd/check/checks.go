@@ -75,14 +75,14 @@ func (c *checker) lintConfig() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(p); err != nil { //nolint:gosec // a path under --source the settings name
 			return "", fmt.Errorf("%s lint.config (or --lint-config) %q: %w", settings.FileName, c.svc.Lint.Config, err)
 		}
 		return p, nil
 	}
 	for _, name := range []string{".golangci.yml", ".golangci.yaml"} {
 		p := filepath.Join(c.moduleDir, name)
-		if _, err := os.Stat(p); err == nil {
+		if _, err := os.Stat(p); err == nil { //nolint:gosec // the Go module's own configuration
 			return p, nil
 		}
 	}
@@ -99,7 +99,7 @@ func (c *checker) lint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	txt, err := os.Create(filepath.Join(c.reports, "lint.txt"))
+	txt, err := os.Create(filepath.Join(c.reports, "lint.txt")) //nolint:gosec // a report in --reports
 	if err != nil {
 		return err
 	}
@@ -119,14 +119,14 @@ func (c *checker) vuln(ctx context.Context) error {
 	if err := c.exec(ctx, &js, cmdline.Tool(c.modfile, "govulncheck", cmdline.VulnArgs("json", db, c.cfg.packages...)...)); err != nil {
 		return fmt.Errorf("govulncheck: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(c.reports, "vuln.json"), js.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(c.reports, "vuln.json"), js.Bytes(), 0o600); err != nil { //nolint:gosec // a report in --reports
 		return err
 	}
 	var sarif bytes.Buffer
 	if err := c.exec(ctx, &sarif, cmdline.Tool(c.modfile, "govulncheck", cmdline.VulnArgs("sarif", db, c.cfg.packages...)...)); err != nil {
 		return fmt.Errorf("govulncheck -format sarif: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(c.reports, "vuln.sarif"), sarif.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(c.reports, "vuln.sarif"), sarif.Bytes(), 0o600); err != nil { //nolint:gosec // a report in --reports
 		return err
 	}
 	allow := ""
@@ -137,7 +137,7 @@ func (c *checker) vuln(ctx context.Context) error {
 		}
 		allow = p
 	}
-	txt, err := os.Create(filepath.Join(c.reports, "vuln.txt"))
+	txt, err := os.Create(filepath.Join(c.reports, "vuln.txt")) //nolint:gosec // a report in --reports
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	c.packages = strings.Fields(*packages)
 	for _, p := range c.packages {
 		if !strings.HasPrefix(p, "./") && p != "." {
-			return config{}, fmt.Errorf("--%s %q: patterns are relative to the Go module, e.g. ./... or ./cmd/...", cmdline.FlagPackages, p)
+			return config{}, fmt.Errorf("--%s %q: patterns are relative to the Go module (e.g. ./cmd/... or ./... for all)", cmdline.FlagPackages, p)
 		}
 	}
 	if fs.NArg() > 0 {
