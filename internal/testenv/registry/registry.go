@@ -118,7 +118,7 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 	}
 	binDir := cfg.BinDir
 	if binDir == "" {
-		binDir, err = toolbin.Build(ctx, toolbin.Spec{Module: "hack/tools", Packages: []string{registryPackage}})
+		binDir, err = toolbin.Build(ctx, toolbin.Spec{Module: "hack/tools", Packages: []string{registryPackage}, FirstBuild: "about a minute on 2 cores"})
 		if err != nil {
 			return nil, fmt.Errorf("registry: build the distribution registry binary: %w", err)
 		}
