@@ -48,8 +48,11 @@ import (
 //     stand-in, so no name is resolved and nothing leaves the machine;
 //   - the stand-in serves HTTPS with a certificate for that host from a test
 //     CA (SSL_CERT_FILE);
-//   - the credential is a managed identity (IDENTITY_ENDPOINT and
-//     IDENTITY_HEADER, as App Service sets them) served on loopback;
+//   - the credential is a service principal (AZURE_TENANT_ID,
+//     AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, what the Dagger functions pass),
+//     whose Entra ID endpoints the stand-in serves as well (behind the same
+//     proxy), or a managed identity (IDENTITY_ENDPOINT and IDENTITY_HEADER,
+//     as App Service sets them) served on loopback;
 //   - behind the stand-in a real ECDSA P-256 key signs digests as Key Vault's
 //     sign operation does (ES256, raw r||s).
 //
@@ -62,6 +65,9 @@ const (
 	kmsImageEnv  = "GOAKS_AZUREKMS_IMAGE"
 	kmsKeyEnv    = "GOAKS_AZUREKMS_KEY"
 	testVault    = "goaks-test.vault.azure.net"
+	loginHost    = "login.microsoftonline.com"
+	testTenant   = "11111111-2222-3333-4444-555555555555"
+	testClientID = "66666666-7777-8888-9999-000000000000"
 	testKey      = "release-key"
 	testKeyVer   = "0123456789abcdef0123456789abcdef"
 )
@@ -137,29 +143,32 @@ func TestAzureKeyVaultSigning(t *testing.T) {
 	d := repo.Digest(dg.String())
 	keyRef := "azurekms://" + testVault + "/" + testKey
 
+	const sp, mi = "service principal", "managed identity"
 	tests := []struct {
 		name      string
+		cred      string
 		keyRef    string
-		token     string // what the managed identity endpoint hands out
+		token     string // what the credential's token endpoint hands out
 		wantErr   string // in the child's stderr; empty: signing succeeds
 		wantWrote bool
 	}{
-		{name: "signs through Key Vault", keyRef: keyRef, token: kv.token, wantWrote: true},
-		{name: "second run finds the signature", keyRef: keyRef, token: kv.token, wantWrote: false},
-		{name: "pinned key version", keyRef: keyRef + "/" + testKeyVer, token: kv.token, wantWrote: false},
-		{name: "token Key Vault refuses", keyRef: keyRef, token: "not-the-token", wantErr: "--kms-key: read public key of KMS key " + keyRef},
+		{name: "signs through Key Vault", cred: sp, keyRef: keyRef, token: kv.token, wantWrote: true},
+		{name: "second run finds the signature", cred: sp, keyRef: keyRef, token: kv.token, wantWrote: false},
+		{name: "pinned key version, managed identity", cred: mi, keyRef: keyRef + "/" + testKeyVer, token: kv.token, wantWrote: false},
+		{name: "token Key Vault refuses", cred: sp, keyRef: keyRef, token: "not-the-token", wantErr: "--kms-key: read public key of KMS key " + keyRef},
+		{name: "token Key Vault refuses, managed identity", cred: mi, keyRef: keyRef, token: "not-the-token", wantErr: "--kms-key: read public key of KMS key " + keyRef},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kv.issue(tt.token)
 			before := kv.signs()
-			out, stderr, err := kv.runChild(ctx, t, d.String(), tt.keyRef)
+			out, stderr, err := kv.runChild(ctx, t, d.String(), tt.keyRef, tt.cred == sp)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(stderr, tt.wantErr) || !strings.Contains(stderr, "401") {
 					t.Fatalf("child: err %v, stderr %q; want a 401 failure containing %q", err, stderr, tt.wantErr)
 				}
-				if strings.Contains(stderr, tt.token) {
-					t.Fatalf("the error reveals the access token: %s", stderr)
+				if strings.Contains(stderr, tt.token) || strings.Contains(stderr, kv.secret) {
+					t.Fatalf("the error reveals the access token or the client secret: %s", stderr)
 				}
 				return
 			}
@@ -208,9 +217,12 @@ func TestAzureKeyVaultSigning(t *testing.T) {
 		t.Fatal("the client never went through the proxy: the test did not exercise the stand-in")
 	}
 	for _, target := range kv.connects() {
-		if target != testVault+":443" {
-			t.Errorf("the client asked the proxy for %s (refused): only %s:443 is the vault", target, testVault)
+		if target != testVault+":443" && target != loginHost+":443" {
+			t.Errorf("the client asked the proxy for %s (refused): only %s:443 and %s:443 are served", target, testVault, loginHost)
 		}
+	}
+	if kv.logins() == 0 {
+		t.Error("the service principal never asked Entra ID for a token: the test did not exercise it")
 	}
 }
 
@@ -222,17 +234,20 @@ type keyVaultStandIn struct {
 	proxy    string // http://127.0.0.1:PORT
 	identity string // http://127.0.0.1:PORT/token
 	header   string // IDENTITY_HEADER
+	secret   string // AZURE_CLIENT_SECRET
 	token    string // the token Key Vault accepts
 
 	mu       sync.Mutex
 	issued   string
 	nSigns   int
+	nLogins  int
 	targets  []string
 	problems []string
 }
 
 func (kv *keyVaultStandIn) issue(tok string) { kv.mu.Lock(); kv.issued = tok; kv.mu.Unlock() }
 func (kv *keyVaultStandIn) signs() int       { kv.mu.Lock(); defer kv.mu.Unlock(); return kv.nSigns }
+func (kv *keyVaultStandIn) logins() int      { kv.mu.Lock(); defer kv.mu.Unlock(); return kv.nLogins }
 func (kv *keyVaultStandIn) connects() []string {
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
@@ -251,7 +266,7 @@ func newKeyVaultStandIn(t *testing.T) *keyVaultStandIn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv := &keyVaultStandIn{key: key, header: randomHex(t), token: "kv-" + randomHex(t)}
+	kv := &keyVaultStandIn{key: key, header: randomHex(t), secret: "secret-" + randomHex(t), token: "kv-" + randomHex(t)}
 	t.Cleanup(func() {
 		kv.mu.Lock()
 		defer kv.mu.Unlock()
@@ -262,7 +277,13 @@ func newKeyVaultStandIn(t *testing.T) *keyVaultStandIn {
 	dir := t.TempDir()
 	leaf := kv.testCA(t, dir)
 
-	vault := httptest.NewUnstartedServer(http.HandlerFunc(kv.serveVault))
+	vault := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == loginHost {
+			kv.serveLogin(w, r)
+			return
+		}
+		kv.serveVault(w, r)
+	}))
 	vault.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
 	vault.StartTLS()
 	t.Cleanup(vault.Close)
@@ -323,7 +344,7 @@ func (kv *keyVaultStandIn) testCA(t *testing.T, dir string) tls.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: testVault}, DNSNames: []string{testVault},
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: testVault}, DNSNames: []string{testVault, loginHost},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &leafKey.PublicKey, caKey)
@@ -345,7 +366,7 @@ func (kv *keyVaultStandIn) serveConnect(c net.Conn, vaultAddr string) {
 	kv.mu.Lock()
 	kv.targets = append(kv.targets, req.Host)
 	kv.mu.Unlock()
-	if req.Method != http.MethodConnect || req.Host != testVault+":443" {
+	if req.Method != http.MethodConnect || (req.Host != testVault+":443" && req.Host != loginHost+":443") {
 		_, _ = io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 		return
 	}
@@ -363,6 +384,52 @@ func (kv *keyVaultStandIn) serveConnect(c net.Conn, vaultAddr string) {
 	go func() { _, _ = io.Copy(up, br); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
 	<-done
+}
+
+// serveLogin is what a confidential client of Entra ID asks for: instance
+// discovery, the tenant's OpenID configuration and a client-credentials
+// token.
+func (kv *keyVaultStandIn) serveLogin(w http.ResponseWriter, r *http.Request) {
+	base := "https://" + loginHost + "/" + testTenant
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/common/discovery/instance":
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"tenant_discovery_endpoint": base + "/v2.0/.well-known/openid-configuration",
+			"api-version":               "1.1",
+			"metadata": []map[string]any{{"preferred_network": loginHost, "preferred_cache": "login.windows.net",
+				"aliases": []string{loginHost, "login.windows.net", "login.microsoft.com", "sts.windows.net"}}},
+		})
+	case r.Method == http.MethodGet && r.URL.Path == "/"+testTenant+"/v2.0/.well-known/openid-configuration":
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"token_endpoint":         base + "/oauth2/v2.0/token",
+			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+			"issuer":                 base + "/v2.0",
+		})
+	case r.Method == http.MethodPost && r.URL.Path == "/"+testTenant+"/oauth2/v2.0/token":
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+			return
+		}
+		f := r.PostForm
+		if f.Get("grant_type") != "client_credentials" || f.Get("client_id") != testClientID || f.Get("client_secret") != kv.secret {
+			kv.problem("token request grant_type %q client_id %q with the right secret %v", f.Get("grant_type"), f.Get("client_id"), f.Get("client_secret") == kv.secret)
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}`)
+			return
+		}
+		if !strings.Contains(" "+f.Get("scope")+" ", " https://vault.azure.net/.default ") {
+			kv.problem("token asked for scope %q, want https://vault.azure.net/.default", f.Get("scope"))
+		}
+		kv.mu.Lock()
+		tok := kv.issued
+		kv.nLogins++
+		kv.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": tok})
+	default:
+		kv.problem("unexpected Entra ID request %s %s", r.Method, r.URL)
+		http.Error(w, `{"error":"invalid_request"}`, http.StatusNotFound)
+	}
 }
 
 // serveIdentity is the App Service managed identity endpoint.
@@ -397,7 +464,7 @@ func (kv *keyVaultStandIn) serveVault(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Header.Get("Authorization") != "Bearer "+kv.token {
 		// The challenge Key Vault answers an unauthenticated request with.
-		w.Header().Set("WWW-Authenticate", `Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", resource="https://vault.azure.net"`)
+		w.Header().Set("WWW-Authenticate", `Bearer authorization="https://`+loginHost+"/"+testTenant+`", resource="https://vault.azure.net"`)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, `{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}`)
@@ -476,8 +543,9 @@ func (kv *keyVaultStandIn) serveVault(w http.ResponseWriter, r *http.Request) {
 }
 
 // runChild signs image with keyRef in a child process whose environment
-// points the Azure SDK at the stand-in and at nothing else.
-func (kv *keyVaultStandIn) runChild(ctx context.Context, t *testing.T, image, keyRef string) (stdout, stderr string, err error) {
+// points the Azure SDK at the stand-in and at nothing else, with a service
+// principal's credentials or a managed identity.
+func (kv *keyVaultStandIn) runChild(ctx context.Context, t *testing.T, image, keyRef string, servicePrincipal bool) (stdout, stderr string, err error) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -489,7 +557,11 @@ func (kv *keyVaultStandIn) runChild(ctx context.Context, t *testing.T, image, ke
 		kmsHelperEnv + "=1", kmsImageEnv + "=" + image, kmsKeyEnv + "=" + keyRef,
 		"SSL_CERT_FILE=" + kv.caFile, "SSL_CERT_DIR=" + t.TempDir(),
 		"HTTPS_PROXY=" + kv.proxy, "https_proxy=" + kv.proxy,
-		"IDENTITY_ENDPOINT=" + kv.identity, "IDENTITY_HEADER=" + kv.header,
+	}
+	if servicePrincipal {
+		cmd.Env = append(cmd.Env, "AZURE_TENANT_ID="+testTenant, "AZURE_CLIENT_ID="+testClientID, "AZURE_CLIENT_SECRET="+kv.secret)
+	} else {
+		cmd.Env = append(cmd.Env, "IDENTITY_ENDPOINT="+kv.identity, "IDENTITY_HEADER="+kv.header)
 	}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
