@@ -488,10 +488,12 @@ func (kv *keyVaultStandIn) serveVault(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case r.Method == http.MethodGet && len(parts) == 0:
-		pub := kv.key.PublicKey
-		x, y := make([]byte, 32), make([]byte, 32)
-		pub.X.FillBytes(x)
-		pub.Y.FillBytes(y)
+		pt, err := kv.key.PublicKey.Bytes() // 0x04 || x || y
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		x, y := pt[1:33], pt[33:]
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"key": map[string]any{"kid": kid, "kty": "EC", "crv": "P-256", "key_ops": []string{"sign", "verify"},
 				"x": base64.RawURLEncoding.EncodeToString(x), "y": base64.RawURLEncoding.EncodeToString(y)},
