@@ -13,7 +13,7 @@ func TestLoadKubeconfigErrorsCarryNoSecret(t *testing.T) {
 		name, content, wantErr string
 	}{
 		{"not yaml", "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: " + token + "\n  : : bad\n\t- x", "not a valid kubeconfig"},
-		{"no context", "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n", "no current context"},
+		{"no context", "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\n", "defines no context"},
 		{"missing cluster", "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: " + token + "\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n", "--kubeconfig"},
 	}
 	for _, tc := range tests {
