@@ -209,6 +209,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	// Everything about the input is checked before the cluster is contacted.
 	res, err := render.Render(ctx, render.Options{Dir: opts.Manifests, Environment: opts.Environment, Image: opts.Image, Namespace: opts.Namespace, Components: opts.Components})
 	if err != nil {
+		if ctx.Err() != nil {
+			sum := &Summary{Environment: opts.Environment, Namespace: opts.Namespace, Image: opts.Image, Duration: Duration(time.Since(start))}
+			return sum, interruptedBefore(ctx, sum, StageRender)
+		}
 		return nil, err
 	}
 	dep, err := theDeployment(res.Objects)

@@ -29,6 +29,7 @@ const DefaultInterruptGrace = 20 * time.Second
 
 // Stages of a deploy, as Interruption.Stage names them.
 const (
+	StageRender    = "render"    // rendering the manifests
 	StageConnect   = "connect"   // reaching the API server
 	StagePreflight = "preflight" // checking permissions
 	StageRead      = "read"      // reading the running revision
