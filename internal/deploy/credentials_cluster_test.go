@@ -142,7 +142,7 @@ func (e *env) identity(ctx context.Context, t *testing.T, ns, name string, rules
 	if err := os.MkdirAll(filepath.Join(dir, "pki"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "pki", "ca.crt"), ca, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "pki", "ca.crt"), ca, 0o600); err != nil { //nolint:gosec // inside the test's temporary directory
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(tr.Status.Token), 0o600); err != nil {
@@ -407,7 +407,7 @@ func TestFailureReasonsAreTheRolloutsOwn(t *testing.T) {
 func deployBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "deploy")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/deploy")
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/deploy")
 	cmd.Dir = e.root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build cmd/deploy: %v\n%s", err, out)
@@ -426,7 +426,7 @@ type run struct {
 
 func startDeploy(t *testing.T, args ...string) *run {
 	t.Helper()
-	r := &run{cmd: exec.Command(deployBinary(t), args...), lines: make(chan string, 1000), done: make(chan struct{})}
+	r := &run{cmd: exec.CommandContext(t.Context(), deployBinary(t), args...), lines: make(chan string, 1000), done: make(chan struct{})}
 	r.cmd.Stdout = &lockedWriter{mu: &r.mu, b: &r.stdout}
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {

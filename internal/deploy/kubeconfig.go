@@ -145,7 +145,7 @@ func fileSecrets(ai *clientcmdapi.AuthInfo) []string {
 		if f == "" {
 			continue
 		}
-		if b, err := os.ReadFile(filepath.Clean(f)); err == nil {
+		if b, err := os.ReadFile(filepath.Clean(f)); err == nil { //nolint:gosec // the files the kubeconfig names, which client-go reads as well
 			out = append(out, string(b))
 			out = append(out, pemBodyLines(b)...)
 		}
