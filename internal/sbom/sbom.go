@@ -42,6 +42,24 @@ func FromIndex(ctx context.Context, idx v1.ImageIndex, name string, created time
 	if err != nil {
 		return nil, fmt.Errorf("sbom: index digest: %w", err)
 	}
+	bins, err := IndexBinaries(ctx, idx)
+	if err != nil {
+		return nil, err
+	}
+	doc := Build(bins, name, digest.String(), created)
+	if err := Validate(doc); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
+		return nil, fmt.Errorf("sbom: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// IndexBinaries returns the Go executables of every platform image of idx;
+// none is an error.
+func IndexBinaries(ctx context.Context, idx v1.ImageIndex) ([]Binary, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, fmt.Errorf("sbom: index manifest: %w", err)
@@ -71,15 +89,7 @@ func FromIndex(ctx context.Context, idx v1.ImageIndex, name string, created time
 	if len(bins) == 0 {
 		return nil, errors.New("sbom: the image contains no Go executable with build information (build with a Go toolchain, not stripped of buildinfo)")
 	}
-	doc := Build(bins, name, digest.String(), created)
-	if err := Validate(doc); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
-		return nil, fmt.Errorf("sbom: encode: %w", err)
-	}
-	return buf.Bytes(), nil
+	return bins, nil
 }
 
 // Parse reads an SPDX JSON document (any 2.x version; converted to 2.3)
