@@ -51,18 +51,25 @@ func (e *Env) CosignRun(ctx context.Context, t testing.TB, args ...string) (stri
 	return string(out), err
 }
 
+// AcceptanceType is the acceptance record's predicate type for cosign
+// verify-attestation --type.
+const AcceptanceType = "https://github.com/go-aks/pipeline/attestations/acceptance/v1"
+
 // CosignVerifyAll verifies ref with the real cosign CLI: the signature by
-// each key, and the SBOM (spdxjson), provenance (slsaprovenance1) and
-// acceptance attestations by the non-production key.
-func (e *Env) CosignVerifyAll(ctx context.Context, t testing.TB, ref string, sigKeys []string, attKey string) {
+// each key, and the attestations of the given types (default: SBOM
+// spdxjson, provenance slsaprovenance1 and the acceptance record) by attKey.
+func (e *Env) CosignVerifyAll(ctx context.Context, t testing.TB, ref string, sigKeys []string, attKey string, attTypes ...string) {
 	t.Helper()
+	if len(attTypes) == 0 {
+		attTypes = []string{"spdxjson", "slsaprovenance1", AcceptanceType}
+	}
 	common := []string{"--insecure-ignore-tlog=true", "--allow-http-registry=true", "--allow-insecure-registry=true"}
 	for _, k := range sigKeys {
 		if out, err := e.CosignRun(ctx, t, append(append([]string{"verify", "--key", k}, common...), ref)...); err != nil {
 			t.Errorf("cosign verify --key %s %s: %v\n%s", k, ref, err, out)
 		}
 	}
-	for _, typ := range []string{"spdxjson", "slsaprovenance1", "https://github.com/go-aks/pipeline/attestations/acceptance/v1"} {
+	for _, typ := range attTypes {
 		out, err := e.CosignRun(ctx, t, append(append([]string{"verify-attestation", "--key", attKey, "--type", typ}, common...), ref)...)
 		if err != nil {
 			t.Errorf("cosign verify-attestation --type %s %s: %v\n%s", typ, ref, err, out)

@@ -52,6 +52,10 @@ var ErrUntrusted = errors.New("not trusted")
 // --type spdxjson).
 const PredicateSPDX = in_toto.PredicateSPDX
 
+// PredicateSLSAProvenance1 is the predicate type of SLSA v1 provenance
+// attestations (cosign's --type slsaprovenance1).
+const PredicateSLSAProvenance1 = "https://slsa.dev/provenance/v1"
+
 // GenerateKeyPair creates a cosign key pair: the private key as an encrypted
 // PEM ("ENCRYPTED SIGSTORE PRIVATE KEY", the form `cosign generate-key-pair`
 // writes) and the public key as PEM.
@@ -256,13 +260,16 @@ func Sign(ctx context.Context, d name.Digest, s *Signer, ro RegistryOptions) (bo
 
 // Attest wraps predicate (JSON) in an in-toto statement about d, signs it as
 // a DSSE envelope and appends it to d's attestations. predicateType is a URI,
-// or cosign's "spdxjson" short name. When replace is true, an existing
+// or cosign's "spdxjson" or "slsaprovenance1" short name. When replace is true, an existing
 // attestation of the same predicate type that verifies with s and has the
 // same predicate is kept instead (idempotent publishing).
 func Attest(ctx context.Context, d name.Digest, s *Signer, predicateType string, predicate []byte, ro RegistryOptions, skipIfPresent bool) (bool, error) {
 	uri := predicateType
-	if predicateType == "spdxjson" {
+	switch predicateType {
+	case "spdxjson":
 		uri = PredicateSPDX
+	case "slsaprovenance1":
+		uri = PredicateSLSAProvenance1
 	}
 	if skipIfPresent {
 		existing, err := VerifyAttestations(ctx, d, s.Verifier(), uri, ro)
