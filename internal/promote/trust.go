@@ -140,6 +140,9 @@ func decide(t *trusted, src name.Digest, o Options, accKey *signing.Verifier) er
 	t.atts = keep
 	if !o.AllowUnaccepted {
 		if best == nil {
+			if len(accReasons) == 0 {
+				accReasons = append(accReasons, errors.New("none verifies with the acceptance key "+accKey.Identity()))
+			}
 			return fmt.Errorf("no passing acceptance record (run `release attest-acceptance` after the acceptance suite passes, or pass --allow-unaccepted): no acceptance record of %s accepts it: %w: %w", src, errors.Join(accReasons...), signing.ErrUntrusted)
 		}
 		t.acceptance = best
