@@ -23,8 +23,8 @@ import (
 
 	"github.com/go-aks/pipeline/internal/acceptance"
 	"github.com/go-aks/pipeline/internal/provenance"
-	"github.com/go-aks/pipeline/internal/sbom"
 	"github.com/go-aks/pipeline/internal/releasetest"
+	"github.com/go-aks/pipeline/internal/sbom"
 	"github.com/go-aks/pipeline/internal/signing"
 	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )

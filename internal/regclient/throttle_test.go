@@ -91,6 +91,9 @@ func TestThrottleTransport(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp, err := tr.RoundTrip(req)
+			if resp != nil {
+				defer func() { _ = resp.Body.Close() }()
+			}
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), "Retry-After") || !strings.Contains(err.Error(), "reg.example") {
 					t.Fatalf("err %v; want %v naming Retry-After and the registry", err, tt.wantErr)

@@ -47,7 +47,7 @@ const (
 // Tag is the cosign tag-schema tag of d's attachments of this kind:
 // REPO:sha256-<hex>.sig or .att.
 func (k Kind) Tag(d name.Digest) name.Tag {
-	return d.Repository.Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + "." + string(k))
+	return d.Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + "." + string(k))
 }
 
 // Attached is one layer of a .sig or .att manifest: its descriptor (digest,
@@ -104,7 +104,7 @@ func FetchAttached(ctx context.Context, d name.Digest, k Kind, payloads bool, op
 				errs[i] = fmt.Errorf("read %s: layer %s is %d bytes, more than %d", tag, a.Desc.Digest, a.Desc.Size, maxAttached)
 				return
 			}
-			l, err := remote.Layer(d.Repository.Digest(a.Desc.Digest.String()), append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
+			l, err := remote.Layer(d.Digest(a.Desc.Digest.String()), append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
 			if err != nil {
 				errs[i] = fmt.Errorf("read %s layer %s: %w", tag, a.Desc.Digest, err)
 				return
