@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -325,7 +326,9 @@ func productionSignature(ctx context.Context, dst name.Digest, h v1.Hash, s *sig
 
 func write(ctx context.Context, o Options, desc *remote.Descriptor, dst name.Digest, imageThere, sigThere, attThere bool, sigImg, attImg v1.Image, rec *Record) error {
 	dstReg := dst.RegistryStr()
-	pusher, err := remote.NewPusher(o.Target.Remote(ctx)...)
+	// As many parallel uploads as cores, like `crane copy`: more only
+	// competes for the CPU that hashes the layers.
+	pusher, err := remote.NewPusher(append(o.Target.Remote(ctx), remote.WithJobs(runtime.GOMAXPROCS(0)))...)
 	if err != nil {
 		return fmt.Errorf("promote: %w", err)
 	}
