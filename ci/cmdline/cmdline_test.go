@@ -144,3 +144,36 @@ func TestDeployArgs(t *testing.T) {
 		t.Fatalf("DeployArgs defaults = %q, %v", def, err)
 	}
 }
+
+func TestProvenanceArgs(t *testing.T) {
+	pub, err := PublishArgs("release", PublishOptions{
+		Layout: "/l", Repository: "r.example/o", Signing: Signing{KeyFile: "/k"},
+		BuilderID: "https://dev.azure.com/o/p/_build?definitionId=1", SourceRevision: "abc", InvocationID: "42",
+		BuildParameters: []string{"GOFLAGS=-trimpath"}, BaseImages: []string{"r.example/base@sha256:" + strings.Repeat("a", 64)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"release", "publish", "--layout", "/l", "--repository", "r.example/o", "--key", "/k",
+		"--builder-id", "https://dev.azure.com/o/p/_build?definitionId=1", "--source-revision", "abc", "--invocation-id", "42",
+		"--build-parameter", "GOFLAGS=-trimpath", "--base-image", "r.example/base@sha256:" + strings.Repeat("a", 64)}
+	if !reflect.DeepEqual(pub, want) {
+		t.Fatalf("PublishArgs = %q\nwant %q", pub, want)
+	}
+	if _, err := PublishArgs("release", PublishOptions{Layout: "/l", Repository: "r.example/o", Signing: Signing{KeyFile: "/k"}, BuildParameters: []string{"novalue"}}); err == nil ||
+		!strings.Contains(err.Error(), `--build-parameter "novalue"`) {
+		t.Fatalf("bad build parameter: %v", err)
+	}
+	pro, err := PromoteArgs("release", PromoteOptions{
+		From: ref, To: "prodacr.azurecr.io/orders", SourcePublicKey: "/s.pub", Signing: Signing{KeyFile: "/p.key"},
+		ExpectBuilder: "b", ExpectSourceRevision: "abc", AllowNoSBOM: true, AllowNoProvenance: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"release", "promote", "--from", ref, "--to", "prodacr.azurecr.io/orders", "--source-public-key", "/s.pub", "--key", "/p.key",
+		"--expect-builder", "b", "--expect-source-revision", "abc", "--allow-no-sbom", "--allow-no-provenance"}
+	if !reflect.DeepEqual(pro, want) {
+		t.Fatalf("PromoteArgs = %q\nwant %q", pro, want)
+	}
+}

@@ -50,11 +50,16 @@ func parseLine(t *testing.T, args []string) *flag.FlagSet {
 var (
 	everyPublish = cmdline.PublishOptions{Layout: "/work/layout", Repository: "nonprod.azurecr.io/orders",
 		Tags: []string{"0123abc", "latest", "0123abc"}, Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"},
-		PlainHTTP: true, RefFile: "/work/ref"}
+		PlainHTTP: true, RefFile: "/work/ref",
+		BuilderID: "https://dev.azure.com/org/project/_build?definitionId=7", SourceRepository: "https://example.com/orders",
+		SourceRevision: "0123abc", InvocationID: "run-42", BuildParameters: []string{"goVersion=1.27.3", "platforms=linux/amd64"},
+		BaseImages: []string{"docker.io/library/golang@sha256:" + strings.Repeat("ab", 32)}}
 	everyPromote = cmdline.PromoteOptions{From: contractRef, To: "prodacr.azurecr.io/orders",
 		SourcePublicKey: "/work/keys/source.pub", AcceptancePublicKey: "/work/keys/acceptance.pub",
 		Signing: cmdline.Signing{KeyFile: "/run/secrets/cosign.key"}, AllowUnaccepted: true, PlainHTTP: true,
-		RecordFile: "/work/promotion.json", RefFile: "/work/ref"}
+		RecordFile: "/work/promotion.json", RefFile: "/work/ref",
+		ExpectBuilder: "https://dev.azure.com/org/project/_build?definitionId=7", ExpectSourceRevision: "0123abc",
+		AllowNoSBOM: true, AllowNoProvenance: true}
 )
 
 // unset names the zero fields of the struct v.
@@ -94,7 +99,10 @@ var releaseLines = []struct {
 	{"PublishArgs", "every option, key file", func() ([]string, error) {
 		return cmdline.PublishArgs("release", everyPublish)
 	}, map[string]string{"layout": "/work/layout", "repository": "nonprod.azurecr.io/orders", "tag": "0123abc,latest",
-		"key": "/run/secrets/cosign.key", "kms-key": "", "ref-file": "/work/ref", "plain-http": "true"}},
+		"key": "/run/secrets/cosign.key", "kms-key": "", "ref-file": "/work/ref", "plain-http": "true",
+		"builder-id": "https://dev.azure.com/org/project/_build?definitionId=7", "source-repository": "https://example.com/orders",
+		"source-revision": "0123abc", "invocation-id": "run-42", "build-parameter": "goVersion=1.27.3,platforms=linux/amd64",
+		"base-image": "docker.io/library/golang@sha256:" + strings.Repeat("ab", 32)}},
 	{"PublishArgs", "KMS key, plain HTTP", func() ([]string, error) {
 		return cmdline.PublishArgs("release", cmdline.PublishOptions{Layout: "/l", Repository: "registry:5000/orders",
 			Signing: cmdline.Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, PlainHTTP: true})
@@ -103,7 +111,9 @@ var releaseLines = []struct {
 		return cmdline.PromoteArgs("release", everyPromote)
 	}, map[string]string{"from": contractRef, "to": "prodacr.azurecr.io/orders", "source-public-key": "/work/keys/source.pub",
 		"acceptance-public-key": "/work/keys/acceptance.pub", "key": "/run/secrets/cosign.key", "allow-unaccepted": "true",
-		"plain-http": "true", "record-file": "/work/promotion.json", "ref-file": "/work/ref"}},
+		"plain-http": "true", "record-file": "/work/promotion.json", "ref-file": "/work/ref",
+		"expect-builder": "https://dev.azure.com/org/project/_build?definitionId=7", "expect-source-revision": "0123abc",
+		"allow-no-sbom": "true", "allow-no-provenance": "true"}},
 	{"PromoteArgs", "KMS key, defaults", func() ([]string, error) {
 		return cmdline.PromoteArgs("release", cmdline.PromoteOptions{From: contractRef, To: "prodacr.azurecr.io/orders",
 			SourcePublicKey: "/k.pub", Signing: cmdline.Signing{KMSKey: "azurekms://prod.vault.azure.net/cosign"}})
