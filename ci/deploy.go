@@ -7,7 +7,7 @@ import (
 
 	"dagger/pipeline/internal/commands"
 	"dagger/pipeline/internal/dagger"
-	"dagger/pipeline/internal/imageref"
+	"dagger/pipeline/imageref"
 	"dagger/pipeline/internal/report"
 )
 

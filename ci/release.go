@@ -6,7 +6,7 @@ import (
 
 	"dagger/pipeline/internal/commands"
 	"dagger/pipeline/internal/dagger"
-	"dagger/pipeline/internal/imageref"
+	"dagger/pipeline/imageref"
 )
 
 // Paths inside the release container.

@@ -15,9 +15,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"dagger/pipeline/imageref"
 	"github.com/go-aks/pipeline/internal/acceptance"
 	"github.com/go-aks/pipeline/internal/imagebuild"
-	"github.com/go-aks/pipeline/internal/imageref"
 	"github.com/go-aks/pipeline/internal/promote"
 	"github.com/go-aks/pipeline/internal/publish"
 	"github.com/go-aks/pipeline/internal/regclient"

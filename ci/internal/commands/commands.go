@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"dagger/pipeline/internal/imageref"
+	"dagger/pipeline/imageref"
 )
 
 // ServicePackage is the Go package of the service the pipeline ships.
