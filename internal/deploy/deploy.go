@@ -79,6 +79,11 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger receives progress; default slog.Default().
 	Logger *slog.Logger
+	// Strategy is rolling or canary; empty takes the overlay's default
+	// (annotation StrategyAnnotation on its Deployment), else rolling.
+	Strategy Strategy
+	// Canary configures the canary strategy (canary.go).
+	Canary CanaryOptions
 }
 
 // Summary is what a deploy did.
@@ -94,6 +99,16 @@ type Summary struct {
 	// FailureDetectedAfter is the time from apply to the failure verdict.
 	FailureDetectedAfter Duration `json:"failureDetectedAfter,omitempty"`
 	Reasons              []string `json:"reasons,omitempty"`
+	// Strategy is how the digest was rolled out (rolling, canary).
+	Strategy Strategy `json:"strategy,omitempty"`
+	// Canary is what the canary did (canary strategy only).
+	Canary *CanaryReport `json:"canary,omitempty"`
+	// Health is kstatus' verdict on every applied object.
+	Health []ObjectHealth `json:"health,omitempty"`
+	// Pruned are the objects deploy owned and deleted because they left the
+	// manifests; WouldPrune what a dry run would delete.
+	Pruned     []string `json:"pruned,omitempty"`
+	WouldPrune []string `json:"wouldPrune,omitempty"`
 }
 
 // Duration marshals as a Go duration string (rounded to the millisecond),
@@ -138,6 +153,7 @@ func (s *Summary) String() string {
 	if s.FailureDetectedAfter > 0 {
 		fmt.Fprintf(&b, "  failure detected %s after apply\n", time.Duration(s.FailureDetectedAfter).Round(time.Millisecond))
 	}
+	s.writeDetails(&b)
 	for _, r := range s.Reasons {
 		fmt.Fprintf(&b, "  - %s\n", r)
 	}
@@ -289,6 +305,13 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 		}
 	}
 
+	// Every object is labelled as a member of deploy's ApplySet (prune.go).
+	owned := newApplySet(depObj, res.Objects)
+	strategy, err := d.strategy(depObj)
+	if err != nil {
+		return err
+	}
+
 	// 1. Validate every object against the cluster; change nothing.
 	dry, err := d.applyAll(ctx, res.Objects, true)
 	if err != nil {
@@ -297,7 +320,12 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	d.log.InfoContext(ctx, "server-side dry run accepted the manifests", "objects", len(res.Objects))
 	if d.opts.DryRunOnly {
 		sum.Outcome = Validated
-		return nil
+		would, err := d.pruneCandidates(ctx, owned)
+		sum.WouldPrune = describeAll(would)
+		return err
+	}
+	if err := d.beginApplySet(ctx, owned); err != nil {
+		return err
 	}
 
 	// 2. Same digest and nothing else changed in the Deployment: a no-op.
@@ -310,11 +338,26 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 			sum.Outcome = Unchanged
 			sum.Revision = live.Annotations["deployment.kubernetes.io/revision"]
 			d.log.InfoContext(ctx, "image already deployed and rolled out; nothing to do", "image", res.Image)
-			return nil
+			return d.settle(ctx, res, owned, sum, d.opts.Timeout)
 		}
 	}
 
-	// 3. Apply for real.
+	// 3. Canary first, when asked for and there is a stable revision to
+	// compare with (canary.go). A failed canary returns here; production
+	// was never changed.
+	sum.Strategy = StrategyRolling
+	if strategy == StrategyCanary {
+		if live != nil && prevRS != nil && rolloutDone(live) && sum.PreviousImage != res.Image {
+			sum.Strategy = StrategyCanary
+			if err := d.runCanary(ctx, res, depObj, live, sum); err != nil {
+				return err
+			}
+		} else {
+			sum.Reasons = append(sum.Reasons, "canary skipped: no completed stable revision of another digest to compare with, rolling update")
+		}
+	}
+
+	// 4. Apply for real.
 	if _, err := d.applyAll(ctx, res.Objects, false); err != nil {
 		return fmt.Errorf("apply (after a successful dry run): %w", err)
 	}
@@ -323,6 +366,15 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 
 	// 4. Watch.
 	rev, reasons, err := d.watch(ctx, ns, name, d.opts.Timeout)
+	if sum.Canary != nil {
+		// The canary's pods go before anything else is judged, whether the
+		// rollout succeeded (the new revision took over) or not.
+		d.removeCanary(context.WithoutCancel(ctx), ns, name, sum.Canary)
+	}
+	if err == nil {
+		// Every other object must be healthy too (kstatus, health.go).
+		sum.Health, reasons, err = d.waitHealthy(ctx, res.Objects, d.opts.Timeout-time.Since(applied))
+	}
 	if err == nil {
 		sum.Outcome = Deployed
 		sum.Revision = rev
@@ -330,15 +382,17 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 		// still draining behind the Service. Wait for them, so that once
 		// deploy returns every request reaches the new image (what the
 		// acceptance stage that follows relies on).
-		sum.Reasons = d.drainOld(ctx, ns, name, d.opts.Timeout-time.Since(applied))
-		return nil
+		sum.Reasons = append(sum.Reasons, d.drainOld(ctx, ns, name, d.opts.Timeout-time.Since(applied))...)
+		// 4c. Only now delete what left the manifests (prune.go).
+		sum.Pruned, err = d.prune(ctx, owned)
+		return err
 	}
 	sum.FailureDetectedAfter = Duration(time.Since(applied))
 	sum.Reasons = reasons
 	sum.Outcome = Failed
 	d.log.ErrorContext(ctx, "rollout failed", "deployment", ns+"/"+name, "after", time.Since(applied).Round(time.Millisecond), "reasons", len(reasons))
 
-	// 5. Roll back.
+	// 5. Roll back (nothing is pruned).
 	if !d.opts.Rollback {
 		sum.Reasons = append(sum.Reasons, "rollback disabled (--rollback=false): the failed revision stays in place")
 		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed: %v", name, res.Image, err)}
