@@ -64,10 +64,14 @@ func parseTraffic(r io.Reader) (traffic, error) {
 			if notTraffic[labelsOf(m)["route"]] {
 				continue
 			}
+			inf := false
 			for _, b := range m.GetHistogram().GetBucket() {
 				t.Buckets[b.GetUpperBound()] += float64(b.GetCumulativeCount())
+				inf = inf || math.IsInf(b.GetUpperBound(), 1)
 			}
-			t.Buckets[math.Inf(1)] += float64(m.GetHistogram().GetSampleCount())
+			if !inf { // the +Inf bucket is the sample count
+				t.Buckets[math.Inf(1)] += float64(m.GetHistogram().GetSampleCount())
+			}
 		}
 	}
 	return t, nil
