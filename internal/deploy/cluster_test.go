@@ -105,6 +105,9 @@ func setup(ctx context.Context) (*env, error) {
 	if err := e.buildImages(ctx); err != nil {
 		return e, err
 	}
+	if err := e.setupPruneCanary(ctx); err != nil {
+		return e, err
+	}
 	e.manifests, err = e.copyManifests()
 	if err != nil {
 		return e, err
