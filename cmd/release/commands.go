@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"dagger/pipeline/imageref"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"dagger/pipeline/imageref"
 	"github.com/go-aks/pipeline/internal/acceptance"
 	"github.com/go-aks/pipeline/internal/imagebuild"
 	"github.com/go-aks/pipeline/internal/promote"

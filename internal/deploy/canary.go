@@ -442,11 +442,11 @@ func metricsEndpoint(t *corev1.PodTemplateSpec) (port, path string) {
 	return port, path
 }
 
-// canaryPermissions are the accesses the canary strategy needs in namespace
+// CanaryPermissions are the accesses the canary strategy needs in namespace
 // ns, beyond applying the rendered objects: create, read and delete the
 // canary Deployment, follow its ReplicaSets and pods, and read the pods'
 // metrics through pods/proxy (not needed with a Prometheus endpoint).
-func canaryPermissions(ns string, viaPodsProxy bool) []Permission {
+func CanaryPermissions(ns string, viaPodsProxy bool) []Permission {
 	out := []Permission{
 		{Group: "apps", Resource: "deployments", Verb: "get", Namespace: ns},
 		{Group: "apps", Resource: "deployments", Verb: "create", Namespace: ns},

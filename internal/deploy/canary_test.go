@@ -177,3 +177,31 @@ func promQuery(t *testing.T) string {
 	}
 	return r
 }
+
+func TestPermissions(t *testing.T) {
+	has := func(ps []Permission, want Permission) bool {
+		for _, p := range ps {
+			if p == want {
+				return true
+			}
+		}
+		return false
+	}
+	pp := PrunePermissions("production", []schema.GroupResource{{Resource: "services"}, {Group: "networking.k8s.io", Resource: "networkpolicies"}})
+	for _, want := range []Permission{
+		{Resource: "configmaps", Verb: "patch", Namespace: "production"},
+		{Resource: "services", Verb: "delete", Namespace: "production"},
+		{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list", Namespace: "production"},
+	} {
+		if !has(pp, want) {
+			t.Errorf("prune permissions lack %+v", want)
+		}
+	}
+	proxy := Permission{Resource: "pods", Subresource: "proxy", Verb: "get", Namespace: "production"}
+	if !has(CanaryPermissions("production", true), proxy) || has(CanaryPermissions("production", false), proxy) {
+		t.Error("pods/proxy is needed exactly when the metrics are read through the API server")
+	}
+	if !has(CanaryPermissions("production", false), Permission{Group: "apps", Resource: "deployments", Verb: "delete", Namespace: "production"}) {
+		t.Error("the canary Deployment must be deletable")
+	}
+}

@@ -26,7 +26,6 @@ type promSource struct {
 	base  *url.URL
 	token string
 	hc    *http.Client
-	ns    string
 }
 
 func newPromSource(endpoint, tokenFile string) (*promSource, error) {

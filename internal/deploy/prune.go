@@ -266,12 +266,12 @@ type Permission struct {
 	Group, Resource, Subresource, Verb, Namespace string
 }
 
-// prunePermissions are the accesses recording ownership and pruning need in
+// PrunePermissions are the accesses recording ownership and pruning need in
 // namespace ns for objects of the given resources (the rendered ones and
 // those the parent records): the parent ConfigMap is read and applied
 // (get, patch; create on the first deploy), and every resource is listed
 // and its stale objects deleted.
-func prunePermissions(ns string, resources []schema.GroupResource) []Permission {
+func PrunePermissions(ns string, resources []schema.GroupResource) []Permission {
 	out := []Permission{
 		{Resource: "configmaps", Verb: "get", Namespace: ns},
 		{Resource: "configmaps", Verb: "create", Namespace: ns},

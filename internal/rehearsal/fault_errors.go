@@ -69,8 +69,8 @@ func ProductionErrorsOverlay(root, dir string, always bool) (map[string]string, 
 		route, handler, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(from, "mux.HandleFunc("), ")"), ", ")
 		out = strings.Replace(out, from, "mux.HandleFunc("+route+", faultErrors("+handler+"))", 1)
 	}
-	alt := filepath.Join(dir, "httpapi.go")
-	if err := os.WriteFile(alt, []byte(out), 0o600); err != nil {
+	alt := filepath.Clean(filepath.Join(dir, "httpapi.go"))
+	if err := os.WriteFile(alt, []byte(out), 0o600); err != nil { //nolint:gosec // alt is in the caller's temporary directory
 		return nil, fmt.Errorf("fault %s: %w", FaultProductionErrors, err)
 	}
 	extra := filepath.Join(dir, "zz_fault_errors.go")
