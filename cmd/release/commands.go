@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"dagger/pipeline/imageref"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"dagger/pipeline/imageref"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
