@@ -383,3 +383,45 @@ func TestCanary(t *testing.T) {
 			(time.Duration(sum.Duration) - time.Duration(rsum.Duration)).Round(time.Millisecond))
 	})
 }
+
+// TestHealth: an applied object that kstatus judges Failed fails the deploy
+// like a failed rollout (rolled back, nothing pruned), and the next deploy
+// without it prunes it.
+func TestHealth(t *testing.T) {
+	ctx := context.Background()
+	deployOK(ctx, t, e.nsOpts(canaryNS, e.orders))
+	applyCRD(ctx, t, "testdata/widget-crd.yaml")
+	o := e.nsOpts(canaryNS, e.ordersV2, "components/test/stalled-widget")
+	// Discovery needs a moment to serve the new group.
+	dry := o
+	dry.DryRunOnly = true
+	var err error
+	for i := 0; i < 40; i++ {
+		if _, err = deploy.Run(ctx, dry); err == nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("dry run with the Widget: %v", err)
+	}
+	sum, err := deploy.Run(ctx, o)
+	if err == nil || sum.Outcome != deploy.RolledBack || !strings.Contains(err.Error(), "Widget "+canaryNS+"/stalled is Failed: the widget cannot make progress") {
+		t.Fatalf("deploy with a stalled Widget: %v (outcome %v), want it rolled back naming the Widget", err, sum)
+	}
+	t.Logf("\n%s", sum)
+	var widget *deploy.ObjectHealth
+	for i := range sum.Health {
+		if sum.Health[i].Object == "Widget "+canaryNS+"/stalled" {
+			widget = &sum.Health[i]
+		}
+	}
+	if widget == nil || widget.Status != "Failed" || len(sum.Pruned) != 0 {
+		t.Errorf("health %+v pruned %v", sum.Health, sum.Pruned)
+	}
+	e.checkRunning(ctx, t, canaryNS, e.orders)
+	next := deployOK(ctx, t, e.nsOpts(canaryNS, e.orders))
+	if !slices.Contains(next.Pruned, "Widget "+canaryNS+"/stalled") {
+		t.Errorf("the next deploy pruned %v, want the Widget", next.Pruned)
+	}
+}
