@@ -318,8 +318,9 @@ func (d *deployer) removeCanary(ctx context.Context, ns, name string, rep *Canar
 	t0 := time.Now()
 	sel := labels.SelectorFromSet(labels.Set{TrackLabel: "canary"}).String()
 	for {
+		_, derr := d.cs.AppsV1().Deployments(ns).Get(ctx, canaryName(name), metav1.GetOptions{})
 		pods, err := d.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
-		if err == nil && len(pods.Items) == 0 {
+		if err == nil && len(pods.Items) == 0 && apierrors.IsNotFound(derr) {
 			rep.step("canary removed; its pods were gone %s later", time.Since(t0).Round(time.Millisecond))
 			return
 		}

@@ -178,7 +178,10 @@ func TestPrune(t *testing.T) {
 	})
 
 	t.Run("an unchanged deploy prunes too", func(t *testing.T) {
-		mustDeploy(ctx, t, e.nsOpts(pruneNS, e.ordersV2, extra), deploy.Deployed)
+		deployOK(ctx, t, e.nsOpts(pruneNS, e.ordersV2, extra)) // the same digest: a no-op that applies the ConfigMap
+		if !configMapExists(ctx, t, pruneNS, "orders-extra") {
+			t.Fatal("the extra ConfigMap was not applied again")
+		}
 		sum := mustDeploy(ctx, t, e.nsOpts(pruneNS, e.ordersV2), deploy.Unchanged)
 		if !slices.Equal(sum.Pruned, []string{"ConfigMap " + pruneNS + "/orders-extra"}) || configMapExists(ctx, t, pruneNS, "orders-extra") {
 			t.Errorf("pruned %v", sum.Pruned)
