@@ -52,4 +52,3 @@ func TestCanaryFlagDefaults(t *testing.T) {
 		t.Fatalf("options %s %+v", st, co)
 	}
 }
-
