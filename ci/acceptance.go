@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"dagger/pipeline/cmdline"
+	"dagger/pipeline/imageref"
 	"dagger/pipeline/internal/dagger"
-	"dagger/pipeline/internal/imageref"
 	"dagger/pipeline/internal/report"
 )
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"dagger/pipeline/cmdline"
+	"dagger/pipeline/imageref"
 	"dagger/pipeline/internal/dagger"
-	"dagger/pipeline/internal/imageref"
 	"dagger/pipeline/internal/report"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"dagger/pipeline/internal/imageref"
+	"dagger/pipeline/imageref"
 )
 
 // Platform is an OS/architecture pair such as linux/amd64.

@@ -41,6 +41,9 @@ const usage = `usage:
   deploy render --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST [--namespace NS] [--component PATH]... [--out FILE]
   deploy apply  --kubeconfig FILE --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST
                 [--namespace NS] [--component PATH]... [--timeout 5m] [--rollback=true] [--unschedulable-grace 0s] [--dry-run] [--summary-file FILE]
+                [--strategy rolling|canary] [--canary-replicas 1] [--canary-window 2m] [--canary-interval 10s]
+                [--canary-max-error-ratio 0.01] [--canary-max-p99-ratio 1.5] [--canary-latency-floor 10ms]
+                [--canary-min-requests 100] [--prometheus-url URL] [--prometheus-token-file FILE]
                 [--interrupt-grace 20s]
 exit codes: 0 done, 1 failed, 2 usage, 128+signal (130 SIGINT, 143 SIGTERM) interrupted
 `
@@ -146,8 +149,13 @@ func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	dryRun := fs.Bool("dry-run", false, "only validate the rendered objects with a server-side dry run; change nothing")
 	summaryFile := fs.String("summary-file", "", "also write the summary as JSON to FILE")
 	interruptGrace := fs.Duration("interrupt-grace", deploy.DefaultInterruptGrace, "after SIGTERM/SIGINT, how long a rollback that is due may still run")
+	canary := canaryFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	strategy, canaryOpts, err := canary.options()
+	if err != nil {
+		return &usageError{err}
 	}
 	if *timeout <= 0 {
 		return &usageError{fmt.Errorf("--timeout must be positive, got %s", *timeout)}
@@ -156,6 +164,7 @@ func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		Kubeconfig: *kubeconfig, Manifests: *manifests, Environment: *env, Image: *image,
 		Namespace: *namespace, Components: *components, Timeout: *timeout, Rollback: *rollback,
 		UnschedulableGrace: *grace, DryRunOnly: *dryRun, Logger: log, InterruptGrace: *interruptGrace,
+		Strategy: strategy, Canary: canaryOpts,
 	})
 	if sum != nil {
 		fmt.Fprint(stdout, sum.String())

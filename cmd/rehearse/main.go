@@ -8,7 +8,7 @@
 // production key), deploy production, verify what runs — prints each stage's
 // duration and digest, and tears everything down (also on Ctrl-C).
 //
-//	sudo -E go run ./cmd/rehearse [-fault none|acceptance|production-crash] [-keep] [-v]
+//	sudo -E go run ./cmd/rehearse [-fault none|acceptance|production-crash|production-errors] [-keep] [-v]
 //
 // It needs root (network namespace, mounts, iptables), Debian's containerd,
 // runc, containernetworking-plugins, iptables, conntrack and postgresql.
@@ -51,7 +51,7 @@ type config struct {
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fault := fs.String("fault", "none", "inject a defect to rehearse a stop: none, acceptance (the suite fails in staging: no promotion), production-crash (production's rollout fails and is rolled back)")
+	fault := fs.String("fault", "none", "inject a defect to rehearse a stop: none, acceptance (the suite fails in staging: no promotion), production-crash (production's canary or rollout fails; production stays on the previous digest), production-errors (ready and healthy, 3 in 10 requests 500 in production: the canary stops it)")
 	keep := fs.Bool("keep", false, "keep the environment running after the release until Ctrl-C (kubeconfigs and registries are printed)")
 	verbose := fs.Bool("v", false, "stream the commands' output")
 	platforms := fs.String("platforms", strings.Join(rehearsal.DefaultPlatforms, ","), "image platforms, comma-separated (must include this machine's)")

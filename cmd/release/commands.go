@@ -12,12 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"dagger/pipeline/imageref"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/go-aks/pipeline/internal/acceptance"
 	"github.com/go-aks/pipeline/internal/imagebuild"
-	"github.com/go-aks/pipeline/internal/imageref"
 	"github.com/go-aks/pipeline/internal/promote"
 	"github.com/go-aks/pipeline/internal/provenance"
 	"github.com/go-aks/pipeline/internal/publish"

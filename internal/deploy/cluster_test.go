@@ -106,6 +106,9 @@ func setup(ctx context.Context) (*env, error) {
 	if err := e.buildImages(ctx); err != nil {
 		return e, err
 	}
+	if err := e.setupPruneCanary(ctx); err != nil {
+		return e, err
+	}
 	e.manifests, err = e.copyManifests()
 	if err != nil {
 		return e, err
@@ -510,7 +513,12 @@ func TestProduction(t *testing.T) {
 
 func installCRD(ctx context.Context, t *testing.T) {
 	t.Helper()
-	data, err := os.ReadFile("testdata/secretproviderclass-crd.yaml")
+	applyCRD(ctx, t, "testdata/secretproviderclass-crd.yaml")
+}
+
+func applyCRD(ctx context.Context, t *testing.T, file string) {
+	t.Helper()
+	data, err := os.ReadFile(file) //nolint:gosec // the package's own test data
 	if err != nil {
 		t.Fatal(err)
 	}

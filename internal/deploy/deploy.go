@@ -82,6 +82,11 @@ type Options struct {
 	// InterruptGrace is how long a rollback that is due may still run once
 	// ctx is cancelled (default DefaultInterruptGrace).
 	InterruptGrace time.Duration
+	// Strategy is rolling or canary; empty takes the overlay's default
+	// (annotation StrategyAnnotation on its Deployment), else rolling.
+	Strategy Strategy
+	// Canary configures the canary strategy (canary.go).
+	Canary CanaryOptions
 }
 
 // Summary is what a deploy did.
@@ -99,6 +104,16 @@ type Summary struct {
 	Reasons              []string `json:"reasons,omitempty"`
 	// Interrupted is set when the outcome is Interrupted.
 	Interrupted *Interruption `json:"interrupted,omitempty"`
+	// Strategy is how the digest was rolled out (rolling, canary).
+	Strategy Strategy `json:"strategy,omitempty"`
+	// Canary is what the canary did (canary strategy only).
+	Canary *CanaryReport `json:"canary,omitempty"`
+	// Health is kstatus' verdict on every applied object.
+	Health []ObjectHealth `json:"health,omitempty"`
+	// Pruned are the objects deploy owned and deleted because they left the
+	// manifests; WouldPrune what a dry run would delete.
+	Pruned     []string `json:"pruned,omitempty"`
+	WouldPrune []string `json:"wouldPrune,omitempty"`
 }
 
 // Duration marshals as a Go duration string (rounded to the millisecond),
@@ -146,6 +161,7 @@ func (s *Summary) String() string {
 	if s.Interrupted != nil {
 		writeInterruption(&b, s.Interrupted)
 	}
+	s.writeDetails(&b)
 	for _, r := range s.Reasons {
 		fmt.Fprintf(&b, "  - %s\n", r)
 	}
@@ -330,8 +346,12 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	deps := d.cs.AppsV1().Deployments(ns)
 
 	// 0. Every permission the whole deploy needs, before changing anything.
+	strategy, err := d.strategy(depObj)
+	if err != nil {
+		return err
+	}
 	d.stage = StagePreflight
-	if err := d.preflight(ctx, d.needs(res.Objects, ns)); err != nil {
+	if err := d.preflight(ctx, d.needs(res.Objects, ns, strategy)); err != nil {
 		return err
 	}
 	d.stage = StageRead
@@ -353,6 +373,9 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 		}
 	}
 
+	// Every object is labelled as a member of deploy's ApplySet (prune.go).
+	owned := newApplySet(depObj, res.Objects)
+
 	// 1. Validate every object against the cluster; change nothing.
 	d.stage = StageDryRun
 	dry, err := d.applyAll(ctx, res.Objects, true)
@@ -362,7 +385,12 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	d.log.InfoContext(ctx, "server-side dry run accepted the manifests", "objects", len(res.Objects))
 	if d.opts.DryRunOnly {
 		sum.Outcome = Validated
-		return nil
+		would, err := d.pruneCandidates(ctx, owned)
+		sum.WouldPrune = describeAll(would)
+		return err
+	}
+	if err := d.beginApplySet(ctx, owned); err != nil {
+		return err
 	}
 
 	// 2. Same digest and nothing else changed in the Deployment: a no-op.
@@ -376,11 +404,26 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 			sum.Outcome = Unchanged
 			sum.Revision = live.Annotations["deployment.kubernetes.io/revision"]
 			d.log.InfoContext(ctx, "image already deployed and rolled out; nothing to do", "image", res.Image)
-			return nil
+			return d.settle(ctx, res, owned, sum, d.opts.Timeout)
 		}
 	}
 
-	// 3. Apply for real.
+	// 3. Canary first, when asked for and there is a stable revision to
+	// compare with (canary.go). A failed canary returns here; production
+	// was never changed.
+	sum.Strategy = StrategyRolling
+	if strategy == StrategyCanary {
+		if live != nil && prevRS != nil && rolloutDone(live) && sum.PreviousImage != res.Image {
+			sum.Strategy = StrategyCanary
+			if err := d.runCanary(ctx, res, depObj, live, sum); err != nil {
+				return err
+			}
+		} else {
+			sum.Reasons = append(sum.Reasons, "canary skipped: no completed stable revision of another digest to compare with, rolling update")
+		}
+	}
+
+	// 4. Apply for real.
 	d.stage = StageApply
 	if _, err := d.applyAll(ctx, res.Objects, false); err != nil {
 		return fmt.Errorf("apply (after a successful dry run): %w", err)
@@ -391,9 +434,21 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	// 4. Watch.
 	d.stage = StageWatch
 	rev, reasons, err := d.watch(ctx, ns, name, d.opts.Timeout)
+	if sum.Canary != nil {
+		// The canary's pods go before anything else is judged, whether the
+		// rollout succeeded (the new revision took over) or not.
+		d.removeCanary(context.WithoutCancel(ctx), ns, name, sum.Canary)
+	}
 	if err != nil && ctx.Err() != nil && !isVerdict(err) {
 		// Stopped before the rollout could be judged: not a failure.
 		return ErrInterrupted
+	}
+	if err == nil {
+		// Every other object must be healthy too (kstatus, health.go).
+		sum.Health, reasons, err = d.waitHealthy(ctx, res.Objects, d.opts.Timeout-time.Since(applied))
+		if err != nil && ctx.Err() != nil && !isVerdict(err) {
+			return ErrInterrupted
+		}
 	}
 	if err == nil {
 		sum.Outcome = Deployed
@@ -403,8 +458,10 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 		// deploy returns every request reaches the new image (what the
 		// acceptance stage that follows relies on).
 		d.stage = StageDrain
-		sum.Reasons = d.drainOld(ctx, ns, name, d.opts.Timeout-time.Since(applied))
-		return nil
+		sum.Reasons = append(sum.Reasons, d.drainOld(ctx, ns, name, d.opts.Timeout-time.Since(applied))...)
+		// 4c. Only now delete what left the manifests (prune.go).
+		sum.Pruned, err = d.prune(ctx, owned)
+		return err
 	}
 	sum.FailureDetectedAfter = Duration(time.Since(applied))
 	sum.Reasons = reasons
@@ -412,7 +469,7 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	d.failed = true
 	d.log.ErrorContext(ctx, "rollout failed", "deployment", ns+"/"+name, "after", time.Since(applied).Round(time.Millisecond), "reasons", len(reasons))
 
-	// 5. Roll back.
+	// 5. Roll back (nothing is pruned).
 	if !d.opts.Rollback {
 		d.rollbackNote = "disabled (--rollback=false)"
 		sum.Reasons = append(sum.Reasons, "rollback disabled (--rollback=false): the failed revision stays in place")

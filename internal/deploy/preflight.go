@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Permission is one request deploy makes, as the API server authorizes it.
@@ -19,6 +20,8 @@ type Permission struct {
 	Verb     string `json:"verb"`
 	Group    string `json:"group"`
 	Resource string `json:"resource"`
+	// Subresource is e.g. "proxy" of pods/proxy.
+	Subresource string `json:"subresource,omitempty"`
 	// Namespace is empty for cluster-scoped resources.
 	Namespace string `json:"namespace,omitempty"`
 	// Name limits the permission to one object (RBAC resourceNames).
@@ -30,8 +33,16 @@ type Permission struct {
 	DryRun bool `json:"dryRun,omitempty"`
 }
 
+// rbacResource is the resource as an RBAC rule names it (pods/proxy).
+func (p Permission) rbacResource() string {
+	if p.Subresource != "" {
+		return p.Resource + "/" + p.Subresource
+	}
+	return p.Resource
+}
+
 func (p Permission) String() string {
-	res := p.Resource
+	res := p.rbacResource()
 	if p.Group != "" {
 		res += "." + p.Group
 	}
@@ -52,6 +63,8 @@ const (
 	whyWatch    = "watch the rollout"
 	whyDiagnose = "explain a failure"
 	whyRollback = "roll back"
+	whyPrune    = "prune what left the manifests"
+	whyCanary   = "run and judge the canary"
 )
 
 // renderedNeeds are the permissions to server-side apply each rendered
@@ -71,6 +84,23 @@ func renderedNeeds(objs []*unstructured.Unstructured, rm meta.RESTMapper) []Perm
 		}
 		for _, verb := range []string{"patch", "create"} {
 			out = append(out, Permission{Verb: verb, Group: m.Resource.Group, Resource: m.Resource.Resource, Namespace: ns, Why: []string{whyApply}, DryRun: true})
+		}
+	}
+	return out
+}
+
+// renderedResources are the namespaced resources of the rendered objects,
+// each once (what pruning lists and deletes).
+func renderedResources(objs []*unstructured.Unstructured, rm meta.RESTMapper) []schema.GroupResource {
+	var out []schema.GroupResource
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := rm.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil || m.Scope.Name() != meta.RESTScopeNameNamespace {
+			continue
+		}
+		if !slices.Contains(out, m.Resource.GroupResource()) {
+			out = append(out, m.Resource.GroupResource())
 		}
 	}
 	return out
@@ -96,7 +126,7 @@ func mergeNeeds(ps ...[]Permission) []Permission {
 	var out []Permission
 	for _, list := range ps {
 		for _, p := range list {
-			k := strings.Join([]string{p.Namespace, p.Group, p.Resource, p.Name, p.Verb}, "\x00")
+			k := strings.Join([]string{p.Namespace, p.Group, p.rbacResource(), p.Name, p.Verb}, "\x00")
 			i, ok := idx[k]
 			if !ok {
 				idx[k] = len(out)
@@ -113,8 +143,8 @@ func mergeNeeds(ps ...[]Permission) []Permission {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Permission) int {
-		return strings.Compare(a.Namespace+"\x00"+a.Group+"\x00"+a.Resource+"\x00"+a.Name+"\x00"+a.Verb,
-			b.Namespace+"\x00"+b.Group+"\x00"+b.Resource+"\x00"+b.Name+"\x00"+b.Verb)
+		return strings.Compare(a.Namespace+"\x00"+a.Group+"\x00"+a.rbacResource()+"\x00"+a.Name+"\x00"+a.Verb,
+			b.Namespace+"\x00"+b.Group+"\x00"+b.rbacResource()+"\x00"+b.Name+"\x00"+b.Verb)
 	})
 	return out
 }
@@ -150,7 +180,7 @@ func RoleRules(ps []Permission) string {
 	verbs := map[gk][]string{}
 	var order []gk
 	for _, p := range ps {
-		k := gk{p.Namespace, p.Group, p.Resource, p.Name}
+		k := gk{p.Namespace, p.Group, p.rbacResource(), p.Name}
 		if _, ok := verbs[k]; !ok {
 			order = append(order, k)
 		}
@@ -209,9 +239,22 @@ func RoleRules(ps []Permission) string {
 }
 
 // needs is everything this deploy will ask the API server for.
-func (d *deployer) needs(objs []*unstructured.Unstructured, ns string) []Permission {
-	all := mergeNeeds(renderedNeeds(objs, d.rm), deploymentNeeds(ns))
-	if !d.opts.DryRunOnly {
+func (d *deployer) needs(objs []*unstructured.Unstructured, ns string, strategy Strategy) []Permission {
+	return requiredPermissions(objs, d.rm, ns, strategy, d.opts.Canary.PrometheusURL == "", d.opts.DryRunOnly)
+}
+
+// requiredPermissions is everything a deploy of objs to namespace ns needs:
+// apply, read, watch, diagnose, roll back, prune, and with the canary
+// strategy run and judge the canary (its metrics through pods/proxy unless a
+// Prometheus endpoint is given). A dry run needs only what it reads and the
+// apply.
+func requiredPermissions(objs []*unstructured.Unstructured, rm meta.RESTMapper, ns string, strategy Strategy, viaPodsProxy, dryRun bool) []Permission {
+	lists := [][]Permission{renderedNeeds(objs, rm), deploymentNeeds(ns), PrunePermissions(ns, renderedResources(objs, rm))}
+	if strategy == StrategyCanary {
+		lists = append(lists, CanaryPermissions(ns, viaPodsProxy))
+	}
+	all := mergeNeeds(lists...)
+	if !dryRun {
 		return all
 	}
 	var out []Permission
@@ -242,7 +285,7 @@ func (d *deployer) preflight(ctx context.Context, needs []Permission) error {
 			defer func() { <-sem; wg.Done() }()
 			r, err := d.cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Name: p.Name,
+					Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Name: p.Name,
 				}},
 			}, metav1.CreateOptions{})
 			if err != nil {

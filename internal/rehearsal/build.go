@@ -40,7 +40,7 @@ const (
 )
 
 // Faults lists the faults cmd/rehearse offers.
-var Faults = []Fault{FaultAcceptance, FaultProductionCrash}
+var Faults = []Fault{FaultAcceptance, FaultProductionCrash, FaultProductionErrors}
 
 // ParseFault parses a fault name ("" or "none" for NoFault).
 func ParseFault(s string) (Fault, error) {
@@ -52,7 +52,7 @@ func ParseFault(s string) (Fault, error) {
 			return f, nil
 		}
 	}
-	return NoFault, fmt.Errorf("fault %q is not one of none, %s, %s", s, FaultAcceptance, FaultProductionCrash)
+	return NoFault, fmt.Errorf("fault %q is not one of none, %s, %s, %s", s, FaultAcceptance, FaultProductionCrash, FaultProductionErrors)
 }
 
 // BuildOptions vary a build.
@@ -139,6 +139,7 @@ func (r *Rehearsal) Build(ctx context.Context, o BuildOptions) (Image, error) {
 // service's source as it is now in the repository.
 func (r *Rehearsal) faultOverlay(f Fault, dir string) (string, error) {
 	replace := map[string]string{}
+	var err error
 	switch f {
 	case FaultAcceptance:
 		path := filepath.Join(r.root, "app", "internal", "httpapi", "httpapi.go")
@@ -179,6 +180,10 @@ func init() {
 			return "", fmt.Errorf("fault %s: %w", f, err)
 		}
 		replace[path] = alt
+	case FaultProductionErrors:
+		if replace, err = ProductionErrorsOverlay(r.root, dir, false); err != nil {
+			return "", err
+		}
 	default:
 		return "", fmt.Errorf("unknown fault %q", f)
 	}
@@ -198,7 +203,7 @@ func StopStage(f Fault) string {
 	switch f {
 	case FaultAcceptance:
 		return "acceptance staging"
-	case FaultProductionCrash:
+	case FaultProductionCrash, FaultProductionErrors:
 		return "deploy production"
 	}
 	return ""

@@ -50,6 +50,9 @@ type Options struct {
 	SourceURL, Revision, Created string
 	// RolloutTimeout is deploy's --timeout. Empty: 5m, the module's default.
 	RolloutTimeout string
+	// ProductionDeployArgs are extra `deploy apply` flags of the production
+	// deploy (the canary's window and thresholds). Empty: deploy's defaults.
+	ProductionDeployArgs []string
 	// Output receives the commands' output as they run. Nil: kept in the
 	// stage logs only (Dir()/logs), and quoted in errors.
 	Output io.Writer

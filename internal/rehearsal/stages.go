@@ -113,6 +113,16 @@ func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (deploy
 			}
 		}
 		args = append(args, "--summary-file", summaryFile)
+		if environment == env.Production {
+			args = append(args, r.opts.ProductionDeployArgs...)
+			if url, err := r.ServiceURL(ctx, environment); err == nil { // no Service yet: the first deploy, no canary
+				tr := startTraffic(ctx, url)
+				defer func() {
+					n, failed := tr.stop()
+					r.log.InfoContext(ctx, "synthetic production traffic during the deploy", "requests", n, "failed", failed)
+				}()
+			}
+		}
 		_, runErr := r.exec(ctx, "deploy "+environment, commandEnv(), r.deploy, args...)
 		if data, err := os.ReadFile(filepath.Clean(summaryFile)); err == nil {
 			if err := json.Unmarshal(data, &res); err != nil {

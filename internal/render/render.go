@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 
+	"dagger/pipeline/imageref"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -53,20 +55,10 @@ type Result struct {
 	Image string
 }
 
-// ParseImage checks that ref names an image by digest and returns it without
-// any tag. The error says how to fix a tag or a malformed reference.
+// ParseImage checks that ref names an image by digest (the pipeline's one
+// parser, imageref.Digest: a tag, or a tag beside the digest, is refused).
 func ParseImage(ref string) (name.Digest, error) {
-	if ref == "" {
-		return name.Digest{}, errors.New("--image is required: pass REGISTRY/REPO@sha256:<digest>")
-	}
-	if !strings.Contains(ref, "@") {
-		return name.Digest{}, fmt.Errorf("--image %q is not pinned to a digest: pass REGISTRY/REPO@sha256:<digest> (tags are refused because they can move)", ref)
-	}
-	d, err := name.NewDigest(ref, name.StrictValidation)
-	if err != nil {
-		return name.Digest{}, fmt.Errorf("--image %q is not a valid digest reference (REGISTRY/REPO@sha256:<64 hex>): %w", ref, err)
-	}
-	return d, nil
+	return imageref.Digest("--image", ref)
 }
 
 // Render renders the environment's overlay with the image pinned to its digest.

@@ -49,7 +49,7 @@ func TestRenderEnvironments(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.env+strings.Join(tc.components, ","), func(t *testing.T) {
 			res, err := render.Render(context.Background(), render.Options{
-				Dir: manifests(t), Environment: tc.env, Image: "registry.example/orders:v1@" + digest, Components: tc.components,
+				Dir: manifests(t), Environment: tc.env, Image: "registry.example/orders@" + digest, Components: tc.components,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -74,7 +74,7 @@ func TestRenderEnvironments(t *testing.T) {
 			containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 			img := containers[0].(map[string]any)["image"]
 			if img != "registry.example/orders@"+digest {
-				t.Errorf("image %v, want the digest reference without tag", img)
+				t.Errorf("image %v, want the digest reference", img)
 			}
 			if res.Image != "registry.example/orders@"+digest {
 				t.Errorf("Result.Image %q", res.Image)
@@ -123,8 +123,10 @@ func TestRenderRefusesBadInput(t *testing.T) {
 	}{
 		{"tag", render.Options{Environment: "staging", Image: "registry.example/orders:1.2.3"}, "not pinned to a digest"},
 		{"latest implicit", render.Options{Environment: "staging", Image: "registry.example/orders"}, "not pinned to a digest"},
-		{"empty image", render.Options{Environment: "staging"}, "--image is required"},
-		{"short digest", render.Options{Environment: "staging", Image: "registry.example/orders@sha256:abc"}, "not a valid digest reference"},
+		{"empty image", render.Options{Environment: "staging"}, "--image is empty"},
+		{"short digest", render.Options{Environment: "staging", Image: "registry.example/orders@sha256:abc"}, "is not sha256:<64 lower-case hex digits>"},
+		{"tag and digest", render.Options{Environment: "staging", Image: "registry.example/orders:v1@" + digest}, "carries both a tag and a digest"},
+		{"docker hub shorthand", render.Options{Environment: "staging", Image: "orders@" + digest}, "is not a repository REGISTRY/REPO"},
 		{"unknown environment", render.Options{Environment: "qa", Image: "r.example/o@" + digest}, "no overlay"},
 		{"bad environment", render.Options{Environment: "../base", Image: "r.example/o@" + digest}, "not a valid overlay name"},
 		{"component outside", render.Options{Environment: "staging", Image: "r.example/o@" + digest, Components: []string{"../x"}}, "must be a path inside"},

@@ -589,6 +589,8 @@ func (c *Cluster) namespaceKubeconfig(ctx context.Context, cs *kubernetes.Client
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: all},
 			{APIGroups: []string{""}, Resources: []string{"services", "serviceaccounts", "configmaps", "secrets"}, Verbs: all},
 			{APIGroups: []string{""}, Resources: []string{"pods", "events", "endpoints"}, Verbs: read},
+			// The canary reads the pods' metrics through the API server.
+			{APIGroups: []string{""}, Resources: []string{"pods/proxy"}, Verbs: []string{"get"}},
 			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
 			{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: read},
 			{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: all},
