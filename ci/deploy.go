@@ -10,8 +10,17 @@ import (
 
 const (
 	kubeconfigPath = "/run/secrets/kubeconfig"
-	kubeTokenPath  = "/run/secrets/kube-token" //nolint:gosec // a mount path, not a credential
+	kubeTokenPath  = "/run/secrets/kube-token"       //nolint:gosec // a mount path, not a credential
+	promTokenPath  = "/run/secrets/prometheus-token" //nolint:gosec // a mount path, not a credential
 )
+
+// promTokenFile is where deploy reads the Prometheus token, when one is given.
+func promTokenFile(token *dagger.Secret) string {
+	if token == nil {
+		return ""
+	}
+	return promTokenPath
+}
 
 // Deploy renders the environment's overlay of the service's manifests (settings manifests and overlays) with the image
 // pinned by digest, validates it with a server-side dry run, applies it with
@@ -55,6 +64,39 @@ func (m *Pipeline) Deploy(
 	// Bearer token for kubeconfigs whose user reads it from /run/secrets/kube-token (tokenFile), e.g. a short-lived Entra ID token for AKS: env:AKS_TOKEN.
 	// +optional
 	clusterToken *dagger.Secret,
+	// Rollout strategy: rolling, or canary (a few pods of the new digest beside the stable ones, judged by the service's own metrics before the rest). Empty: the overlay's default (annotation deploy.go-aks.io/strategy; production's is canary).
+	// +optional
+	strategy string,
+	// Canary: pods of the new digest during the analysis. 0: deploy's default, 1.
+	// +optional
+	canaryReplicas int,
+	// Canary analysis window, e.g. 2m. Empty: deploy's default, 2m.
+	// +optional
+	canaryWindow string,
+	// How often the canary's metrics are read, e.g. 10s (an error ratio past the threshold stops it early). Empty: 10s.
+	// +optional
+	canaryInterval string,
+	// How much higher than the stable pods' 5xx ratio the canary's may be (0.01 = 1 percentage point). 0: 0.01.
+	// +optional
+	canaryMaxErrorRatio float64,
+	// How many times the stable pods' p99 latency the canary's may be. 0: 1.5.
+	// +optional
+	canaryMaxP99Ratio float64,
+	// p99 differences below this never fail the canary, e.g. 10ms. Empty: 10ms.
+	// +optional
+	canaryLatencyFloor string,
+	// Requests the canary must serve in the window; fewer fails it (too little traffic is not a pass). 0: 100.
+	// +optional
+	canaryMinRequests int,
+	// Prometheus-compatible query endpoint the canary reads the metrics from, e.g. the Azure Monitor managed Prometheus query URL. Empty: the pods' /metrics through the API server.
+	// +optional
+	prometheusUrl string,
+	// Bearer token for --prometheus-url, e.g. env:PROM_TOKEN.
+	// +optional
+	prometheusToken *dagger.Secret,
+	// After SIGTERM (a cancelled job), how long a rollback that is due may still run, e.g. 20s. Empty: 20s.
+	// +optional
+	interruptGrace string,
 ) (string, error) {
 	svc, err := m.settings(ctx)
 	if err != nil {
@@ -67,6 +109,9 @@ func (m *Pipeline) Deploy(
 	args, err := cmdline.DeployArgs("deploy", cmdline.DeployOptions{
 		Kubeconfig: kubeconfigPath, Manifests: deployDir, Environment: environment, Image: image,
 		Namespace: namespace, Timeout: timeout, Rollback: rollback, Components: manifests.components(component),
+		Strategy: strategy, Canary: cmdline.Canary{Replicas: canaryReplicas, Window: canaryWindow, Interval: canaryInterval,
+			MaxErrorRatio: canaryMaxErrorRatio, MaxP99Ratio: canaryMaxP99Ratio, LatencyFloor: canaryLatencyFloor, MinRequests: canaryMinRequests},
+		PrometheusURL: prometheusUrl, PrometheusTokenFile: promTokenFile(prometheusToken), InterruptGrace: interruptGrace,
 	})
 	if err != nil {
 		return "", err
@@ -80,6 +125,9 @@ func (m *Pipeline) Deploy(
 		WithMountedSecret(kubeconfigPath, kubeconfig)
 	if clusterToken != nil {
 		ctr = ctr.WithMountedSecret(kubeTokenPath, clusterToken)
+	}
+	if prometheusToken != nil {
+		ctr = ctr.WithMountedSecret(promTokenPath, prometheusToken)
 	}
 	if cluster != nil {
 		ctr = ctr.WithServiceBinding(clusterHost, cluster)

@@ -110,6 +110,12 @@ func (m *Pipeline) Publish(
 	// A registry running as a Dagger service, bound under the host name of --registry.
 	// +optional
 	registryService *dagger.Service,
+	// SLSA builder id recorded in the signed build provenance, e.g. the Azure Pipelines definition URL ($(System.CollectionUri)$(System.TeamProject)/_build?definitionId=$(System.DefinitionId)). Empty: release's default builder id.
+	// +optional
+	builderId string,
+	// Id of the pipeline run recorded in the provenance, e.g. $(Build.BuildId).
+	// +optional
+	invocationId string,
 ) (string, error) {
 	repo, err := imageref.JoinRepository("registry", registry, "repository", repository)
 	if err != nil {
@@ -134,6 +140,11 @@ func (m *Pipeline) Publish(
 		Signing:    signing,
 		PlainHTTP:  plainHttp,
 		RefFile:    refFile,
+		// Provenance: the source repository and revision come from the
+		// image's OCI annotations; these say who built it and how.
+		BuilderID:       builderId,
+		InvocationID:    invocationId,
+		BuildParameters: m.buildParameters(ctx),
 	})
 	if err != nil {
 		return "", err
@@ -224,6 +235,18 @@ func (m *Pipeline) Promote(
 	// The production registry as a Dagger service, bound under its host name.
 	// +optional
 	targetRegistryService *dagger.Service,
+	// Refuse unless the image's signed provenance names this builder (the --builder-id publish recorded). Empty: not checked.
+	// +optional
+	expectBuilder string,
+	// Refuse unless the provenance names this source revision, e.g. $(resources.pipeline.ci.sourceCommit). Empty: not checked.
+	// +optional
+	expectSourceRevision string,
+	// Promote without a valid signed SBOM. For emergencies; the record says so.
+	// +optional
+	allowNoSbom bool,
+	// Promote without signed build provenance (not with --expect-builder or --expect-source-revision). For emergencies; the record says so.
+	// +optional
+	allowNoProvenance bool,
 ) (*Promotion, error) {
 	ctr, err := m.toolContainer(ctx)
 	if err != nil {
@@ -234,7 +257,9 @@ func (m *Pipeline) Promote(
 		From: from, To: to,
 		SourcePublicKey: keysDir + "/source.pub",
 		Signing:         signing, AllowUnaccepted: allowUnaccepted, PlainHTTP: plainHttp, RecordFile: recordFile,
-		RefFile: refFile,
+		RefFile:       refFile,
+		ExpectBuilder: expectBuilder, ExpectSourceRevision: expectSourceRevision,
+		AllowNoSBOM: allowNoSbom, AllowNoProvenance: allowNoProvenance,
 	}
 	ctr = ctr.WithFile(opts.SourcePublicKey, sourcePublicKey)
 	if acceptancePublicKey != nil {
@@ -288,4 +313,17 @@ func (m *Pipeline) ImageRef(
 		return "", err
 	}
 	return ref.String(), nil
+}
+
+// buildParameters are the inputs of the build recorded in the provenance:
+// what was built for which platforms with which Go image.
+func (m *Pipeline) buildParameters(ctx context.Context) []string {
+	var params []string
+	if svc, err := m.settings(ctx); err == nil {
+		params = append(params, "main="+svc.ModulePath(svc.Main), "binary="+svc.Binary, "platforms="+strings.Join(svc.Platforms, ","))
+		if img, err := m.serviceGoImage(ctx, svc); err == nil {
+			params = append(params, "goImage="+img)
+		}
+	}
+	return params
 }

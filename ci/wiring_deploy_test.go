@@ -10,7 +10,8 @@ func deployOnce(t *testing.T) {
 	t.Helper()
 	_, err := pipeline().Deploy(context.Background(), secret("kubeconfig", "apiVersion: v1\nkind: Config\n# kc-31f0"), "staging", testDigestRef,
 		"orders", "5m", true, []string{"components/db-password-from-secret"},
-		dag.Container().From("rancher/k3s:v1.34.1-k3s1").AsService(), "kubernetes", secret("aks-token", "token-8c1b"))
+		dag.Container().From("rancher/k3s:v1.34.1-k3s1").AsService(), "kubernetes", secret("aks-token", "token-8c1b"),
+		"", 0, "", "", 0, 0, "", 0, "", nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ func publish(t *testing.T) string {
 	ref, err := pipeline().Publish(context.Background(), "nonprod.example:5000", "orders",
 		secret("registry-user", "user-9f1c"), secret("registry-password", "password-5d2e"), []string{"latest"},
 		secret("cosign-key", "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----x1"), secret("cosign-password", "keypw-77aa"),
-		"", "", "", nil, true, dag.Container().From("registry:3").AsService())
+		"", "", "", nil, true, dag.Container().From("registry:3").AsService(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,10 @@ func TestPublishWiring(t *testing.T) {
 	}
 	e := oneExec(t, "release", "publish")
 	want := []string{"release", "publish", "--layout", "/work/layout", "--repository", "nonprod.example:5000/orders",
-		"--tag", testRevision, "--tag", "latest", "--key", signingKeyPath, "--plain-http", "--ref-file", refFile}
+		"--tag", testRevision, "--tag", "latest", "--key", signingKeyPath, "--plain-http", "--ref-file", refFile,
+		// Provenance: what was built, for which platforms, with which Go image.
+		"--build-parameter", "main=.", "--build-parameter", "binary=orders",
+		"--build-parameter", "platforms=linux/amd64,linux/arm64", "--build-parameter", "goImage=" + testGoImage}
 	if strings.Join(e.Args, " ") != strings.Join(want, " ") {
 		t.Errorf("publish exec = %q\nwant %q", e.Args, want)
 	}
@@ -98,7 +101,7 @@ func promote(t *testing.T) {
 		dag.Directory().WithNewFile("cosign.pub", "PUBLIC").File("cosign.pub"), nil,
 		secret("src-user", "src-user-1"), secret("src-password", "src-pw-2"), secret("dst-user", "dst-user-3"), secret("dst-password", "dst-pw-4"),
 		nil, nil, "azurekms://prod.vault.azure.net/cosign", "tenant-id", "client-id", secret("azure-client-secret", "azure-cs-5"),
-		false, true, nil, nil)
+		false, true, nil, nil, "", "", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

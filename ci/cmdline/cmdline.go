@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -337,6 +338,70 @@ type DeployOptions struct {
 	// Components are extra kustomize components, paths inside Manifests
 	// (e.g. components/db-password-from-secret).
 	Components []string
+	// Strategy is rolling or canary; empty: the overlay's default.
+	Strategy string
+	// Canary are the canary's thresholds; zero fields keep deploy's defaults.
+	Canary Canary
+	// PrometheusURL is a Prometheus-compatible query endpoint the canary
+	// reads its metrics from (empty: the pods, through the API server);
+	// PrometheusTokenFile a mounted file with its bearer token.
+	PrometheusURL       string
+	PrometheusTokenFile string
+	// InterruptGrace is how long a due rollback may still run after
+	// SIGTERM (empty: deploy's default).
+	InterruptGrace string
+}
+
+// Canary are the thresholds of deploy's canary strategy.
+type Canary struct {
+	Replicas      int
+	Window        string
+	Interval      string
+	MaxErrorRatio float64
+	MaxP99Ratio   float64
+	LatencyFloor  string
+	MinRequests   int
+}
+
+// args returns the canary flags that are set, checked.
+func (c Canary) args() ([]string, error) {
+	var args []string
+	for _, d := range []struct{ flag, v string }{
+		{"canary-window", c.Window}, {"canary-interval", c.Interval}, {"canary-latency-floor", c.LatencyFloor},
+	} {
+		if d.v == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.v)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("--%s %q is not a positive duration such as 2m or 10s", d.flag, d.v)
+		}
+		args = append(args, "--"+d.flag, v.String())
+	}
+	for _, n := range []struct {
+		flag string
+		v    int
+	}{{"canary-replicas", c.Replicas}, {"canary-min-requests", c.MinRequests}} {
+		if n.v < 0 {
+			return nil, fmt.Errorf("--%s %d is negative", n.flag, n.v)
+		}
+		if n.v > 0 {
+			args = append(args, "--"+n.flag, strconv.Itoa(n.v))
+		}
+	}
+	if c.MaxErrorRatio < 0 || c.MaxErrorRatio >= 1 {
+		return nil, fmt.Errorf("--canary-max-error-ratio %g must be between 0 and 1 (0.01 = 1 percentage point)", c.MaxErrorRatio)
+	}
+	if c.MaxErrorRatio > 0 {
+		args = append(args, "--canary-max-error-ratio", strconv.FormatFloat(c.MaxErrorRatio, 'g', -1, 64))
+	}
+	if c.MaxP99Ratio != 0 && c.MaxP99Ratio < 1 {
+		return nil, fmt.Errorf("--canary-max-p99-ratio %g must be at least 1 (times the stable pods' p99)", c.MaxP99Ratio)
+	}
+	if c.MaxP99Ratio > 0 {
+		args = append(args, "--canary-max-p99-ratio", strconv.FormatFloat(c.MaxP99Ratio, 'g', -1, 64))
+	}
+	return args, nil
 }
 
 // DeployArgs returns `deploy apply` arguments.
@@ -373,6 +438,37 @@ func DeployArgs(deploy string, o DeployOptions) ([]string, error) {
 	}
 	if o.SummaryFile != "" {
 		args = append(args, "--summary-file", o.SummaryFile)
+	}
+	switch o.Strategy {
+	case "":
+	case "rolling", "canary":
+		args = append(args, "--strategy", o.Strategy)
+	default:
+		return nil, fmt.Errorf("--strategy %q is not rolling or canary (empty: the overlay's default)", o.Strategy)
+	}
+	canary, err := o.Canary.args()
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, canary...)
+	if o.PrometheusURL != "" {
+		if !strings.HasPrefix(o.PrometheusURL, "https://") && !strings.HasPrefix(o.PrometheusURL, "http://") {
+			return nil, fmt.Errorf("--prometheus-url %q is not an http(s) URL", o.PrometheusURL)
+		}
+		args = append(args, "--prometheus-url", o.PrometheusURL)
+	}
+	if o.PrometheusTokenFile != "" {
+		if o.PrometheusURL == "" {
+			return nil, fmt.Errorf("--prometheus-token is set without --prometheus-url")
+		}
+		args = append(args, "--prometheus-token-file", o.PrometheusTokenFile)
+	}
+	if o.InterruptGrace != "" {
+		g, err := time.ParseDuration(o.InterruptGrace)
+		if err != nil || g < 0 {
+			return nil, fmt.Errorf("--interrupt-grace %q is not a duration such as 20s", o.InterruptGrace)
+		}
+		args = append(args, "--interrupt-grace", g.String())
 	}
 	return args, nil
 }

@@ -29,17 +29,26 @@ func TestPipelineCommandLinesParse(t *testing.T) {
 	}{
 		{"every option", cmdline.DeployOptions{Kubeconfig: "/run/secrets/kubeconfig", Manifests: "/src/manifests", Environment: "production",
 			Image: contractRef, Namespace: "orders", Timeout: "90s", Rollback: true, SummaryFile: "/work/summary.json",
-			Components: []string{"components/db-password-from-secret", "components/extra"}},
+			Components: []string{"components/db-password-from-secret", "components/extra"},
+			Strategy:   "canary", Canary: cmdline.Canary{Replicas: 2, Window: "90s", Interval: "5s", MaxErrorRatio: 0.02,
+				MaxP99Ratio: 1.25, LatencyFloor: "20ms", MinRequests: 50},
+			PrometheusURL: "https://prom.example/api", PrometheusTokenFile: "/run/secrets/prometheus-token", InterruptGrace: "30s"},
 			map[string]string{"kubeconfig": "/run/secrets/kubeconfig", "manifests": "/src/manifests", "environment": "production",
 				"image": contractRef, "namespace": "orders", "timeout": "1m30s", "rollback": "true", "summary-file": "/work/summary.json",
-				"component": "components/db-password-from-secret,components/extra"}},
+				"component": "components/db-password-from-secret,components/extra",
+				"strategy":  "canary", "canary-replicas": "2", "canary-window": "1m30s", "canary-interval": "5s",
+				"canary-max-error-ratio": "0.02", "canary-max-p99-ratio": "1.25", "canary-latency-floor": "20ms",
+				"canary-min-requests": "50", "prometheus-url": "https://prom.example/api",
+				"prometheus-token-file": "/run/secrets/prometheus-token", "interrupt-grace": "30s"}},
 		{"defaults, no rollback", cmdline.DeployOptions{Kubeconfig: "/k", Manifests: "/m", Environment: "staging", Image: contractRef},
 			map[string]string{"environment": "staging", "timeout": "5m0s", "rollback": "false", "namespace": "", "component": "", "summary-file": ""}},
 	}
-	rv := reflect.ValueOf(tests[0].o)
-	for i := range rv.NumField() {
-		if rv.Field(i).IsZero() {
-			t.Errorf("cmdline.DeployOptions.%s is not set by the every-option line: set it and check its flag", rv.Type().Field(i).Name)
+	for _, v := range []any{tests[0].o, tests[0].o.Canary} {
+		rv := reflect.ValueOf(v)
+		for i := range rv.NumField() {
+			if rv.Field(i).IsZero() {
+				t.Errorf("cmdline.%s.%s is not set by the every-option line: set it and check its flag", rv.Type().Name(), rv.Type().Field(i).Name)
+			}
 		}
 	}
 	for _, tt := range tests {
