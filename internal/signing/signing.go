@@ -209,7 +209,7 @@ func readKeyRef(flag, ref string) ([]byte, error) {
 		}
 		return []byte(data), nil
 	}
-	data, err := os.ReadFile(filepath.Clean(ref))
+	data, err := os.ReadFile(filepath.Clean(ref)) //nolint:gosec // the key file the caller names on its command line
 	if err != nil {
 		return nil, fmt.Errorf("%s: read key file: %w", flag, err)
 	}
