@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -10,23 +11,27 @@ import (
 	"dagger/pipeline/cmdline"
 	"dagger/pipeline/internal/dagger"
 	"dagger/pipeline/internal/report"
+	"dagger/pipeline/settings"
 )
 
-// Platforms the published image is built for.
-var imagePlatforms = []string{"linux/amd64", "linux/arm64"}
-
-// buildBinary compiles the service for platform (static, reproducible) in
-// ctr; the exec may fail so that `ci` can report it.
-func buildBinary(ctr *dagger.Container, p cmdline.Platform) (*dagger.Container, string) {
-	out := "/out/" + strings.ReplaceAll(p.String(), "/", "_") + "/" + cmdline.BinaryName
-	env, args := cmdline.GoBuild(p, out)
+// buildBinary compiles the service's main package for platform (static,
+// reproducible) in ctr, from its Go module directory; the exec may fail so
+// that `ci` can report it.
+func buildBinary(ctr *dagger.Container, svc settings.Service, p cmdline.Platform) (*dagger.Container, string, error) {
+	out := "/out/" + strings.ReplaceAll(p.String(), "/", "_") + "/" + svc.Binary
+	env, args, err := cmdline.GoBuild(p, svc.Main, out)
+	if err != nil {
+		return nil, "", err
+	}
 	for _, k := range cmdline.SortedEnv(env) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
-	return ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}), out
+	ctr = ctr.WithWorkdir(path.Join(srcDir, svc.Module))
+	return ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}), out, nil
 }
 
 // Binary returns the service's static binary (CGO disabled, trimmed paths) for a platform.
+// Default function caching (up to 7 days): a pure build of its inputs.
 func (m *Pipeline) Binary(
 	ctx context.Context,
 	// Platform to build for, linux/amd64 or linux/arm64. Empty: the engine's platform.
@@ -44,11 +49,18 @@ func (m *Pipeline) Binary(
 	if err != nil {
 		return nil, err
 	}
-	ctr, err := m.goContainer(ctx)
+	svc, err := m.settings(ctx)
 	if err != nil {
 		return nil, err
 	}
-	built, out := buildBinary(ctr, p)
+	ctr, err := m.serviceGo(ctx, svc, stageBuild)
+	if err != nil {
+		return nil, err
+	}
+	built, out, err := buildBinary(ctr, svc, p)
+	if err != nil {
+		return nil, err
+	}
 	code, err := built.ExitCode(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", p, err)
@@ -62,15 +74,20 @@ func (m *Pipeline) Binary(
 
 // Container returns the service image for one platform as a container, for
 // local use (`dagger call container as-service up --ports 8080:8080`,
-// `dagger call container export --path orders.tar`): the static binary at
-// /app/orders on an empty base, run as the non-root user 65532, with the same
+// `dagger call container export --path image.tar`): the static binary at
+// /app/BINARY on an empty base, run as the non-root user 65532, with the same
 // entry point and OCI labels as the published image.
+// Default function caching (up to 7 days): a pure build of its inputs.
 func (m *Pipeline) Container(
 	ctx context.Context,
 	// Platform to build for. Empty: the engine's platform.
 	// +optional
 	platform dagger.Platform,
 ) (*dagger.Container, error) {
+	svc, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	bin, err := m.Binary(ctx, platform)
 	if err != nil {
 		return nil, err
@@ -84,11 +101,11 @@ func (m *Pipeline) Container(
 		opts.Platform = platform
 	}
 	return dag.Container(opts).
-		WithFile("/app/"+cmdline.BinaryName, bin, dagger.ContainerWithFileOpts{Permissions: 0o555}).
+		WithFile("/app/"+svc.Binary, bin, dagger.ContainerWithFileOpts{Permissions: 0o555}).
 		WithUser("65532:65532").
 		WithWorkdir("/").
-		WithEntrypoint([]string{"/app/" + cmdline.BinaryName}).
-		WithExposedPort(8080).
+		WithEntrypoint([]string{"/app/" + svc.Binary}).
+		WithExposedPort(svc.Port).
 		WithLabel("org.opencontainers.image.source", info.SourceURL).
 		WithLabel("org.opencontainers.image.revision", info.Revision).
 		WithLabel("org.opencontainers.image.created", info.Created), nil
@@ -108,7 +125,11 @@ func (m *Pipeline) buildLayout(ctx context.Context) (*dagger.Directory, stageRes
 	if err := info.Validate(); err != nil {
 		return nil, stageResult{}, err
 	}
-	ctr, err := m.goContainer(ctx)
+	svc, err := m.settings(ctx)
+	if err != nil {
+		return nil, stageResult{}, err
+	}
+	ctr, err := m.serviceGo(ctx, svc, stageBuild)
 	if err != nil {
 		return nil, stageResult{}, err
 	}
@@ -118,18 +139,31 @@ func (m *Pipeline) buildLayout(ctx context.Context) (*dagger.Directory, stageRes
 		code int
 		log  string
 	}
-	builds := make([]built, len(imagePlatforms))
+	builds := make([]built, len(svc.Platforms))
 	g, gctx := errgroup.WithContext(ctx)
-	for i, ps := range imagePlatforms {
+	for i, ps := range svc.Platforms {
 		g.Go(func() error {
 			p, err := cmdline.ParsePlatform("platform", ps)
 			if err != nil {
 				return err
 			}
-			c, out := buildBinary(ctr, p)
+			c, out, err := buildBinary(ctr, svc, p)
+			if err != nil {
+				return err
+			}
 			code, err := c.ExitCode(gctx)
 			if err != nil {
 				return fmt.Errorf("build %s: %w", ps, err)
+			}
+			if code != 0 {
+				// A failed exec under ReturnTypeAny is cached like a success:
+				// build again with a per-call input so the failure is this call's.
+				if c, out, err = buildBinary(withNonce(ctr), svc, p); err != nil {
+					return err
+				}
+				if code, err = c.ExitCode(gctx); err != nil {
+					return fmt.Errorf("build %s: %w", ps, err)
+				}
 			}
 			log, err := c.CombinedOutput(gctx)
 			if err != nil {
@@ -155,18 +189,17 @@ func (m *Pipeline) buildLayout(ctx context.Context) (*dagger.Directory, stageRes
 		return nil, stageResult{stage: st, output: logs.String(), reports: dag.Directory().WithNewFile("logs/build.log", logs.String())}, nil
 	}
 
-	release, err := m.goTool(ctx, "release")
+	img, err := m.toolContainer(ctx)
 	if err != nil {
 		return nil, stageResult{}, err
 	}
 	bins := map[string]string{}
-	img := ctr.WithFile("/usr/local/bin/release", release)
-	for i, ps := range imagePlatforms {
-		path := "/bins/" + strings.ReplaceAll(ps, "/", "_") + "/" + cmdline.BinaryName
-		img = img.WithFile(path, builds[i].ctr.File(builds[i].out))
-		bins[ps] = path
+	for i, ps := range svc.Platforms {
+		p := "/bins/" + strings.ReplaceAll(ps, "/", "_") + "/" + svc.Binary
+		img = img.WithFile(p, builds[i].ctr.File(builds[i].out))
+		bins[ps] = p
 	}
-	args, err := cmdline.ImageArgs("release", bins, info, "/layout")
+	args, err := cmdline.ImageArgs("release", svc.Binary, bins, info, "/layout")
 	if err != nil {
 		return nil, stageResult{}, err
 	}
@@ -197,11 +230,15 @@ func (m *Pipeline) buildStage(ctx context.Context) (stageResult, error) {
 	return r, err
 }
 
-// Build builds the service's multi-platform image (linux/amd64 and
-// linux/arm64): a static binary at /app/orders on an empty base, run as the
-// non-root user 65532, entry point set, OCI labels source, revision and
-// created. It returns the image as an OCI image layout directory, the form
-// `publish` pushes (`dagger call build export --path out/image`).
+// Build builds the service's multi-platform image (settings platforms;
+// linux/amd64 and linux/arm64 by default): a static binary at /app/BINARY on
+// an empty base, run as the non-root user 65532, entry point set, OCI labels
+// source, revision and created. It returns the image as an OCI image layout
+// directory, the form `publish` pushes (`dagger call build export --path
+// out/image`).
+// Default function caching (up to 7 days): a pure build of its inputs; a
+// failed build is an error, and errors are never cached.
+// +check
 func (m *Pipeline) Build(ctx context.Context) (*dagger.Directory, error) {
 	layout, r, err := m.buildLayout(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"dagger/pipeline/cmdline"
 	"dagger/pipeline/internal/dagger"
@@ -16,6 +17,16 @@ const (
 	recordFile     = "/work/promotion.json"
 	keysDir        = "/work/keys"
 )
+
+// withRegistryService binds svc under the host name of registry when given,
+// so a registry running as a Dagger service answers at that address.
+func withRegistryService(ctr *dagger.Container, registry string, svc *dagger.Service) *dagger.Container {
+	if svc == nil {
+		return ctr
+	}
+	host, _, _ := strings.Cut(registry, ":")
+	return ctr.WithServiceBinding(host, svc)
+}
 
 // withSigning mounts the cosign key and its password, or sets the Azure
 // credentials a KMS key needs; it returns the signing flags to pass.
@@ -55,6 +66,8 @@ func (a azureCredentials) apply(ctr *dagger.Container) *dagger.Container {
 // and attaches a signed SBOM attestation. It returns the digest-pinned
 // reference (registry/repository@sha256:...) every later stage takes.
 // Publishing the same source twice gives the same digest.
+// Never cached (+cache="never"), and the push exec gets a per-call input
+// after the cached build: it writes to a registry.
 // +cache="never"
 func (m *Pipeline) Publish(
 	ctx context.Context,
@@ -109,7 +122,7 @@ func (m *Pipeline) Publish(
 	if r.stage.Failed() {
 		return "", stageError(r)
 	}
-	ctr, err := m.toolContainer(ctx, "release")
+	ctr, err := m.toolContainer(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -128,8 +141,8 @@ func (m *Pipeline) Publish(
 	ctr = withOptionalSecret(ctr, "REGISTRY_USERNAME", username)
 	ctr = withOptionalSecret(ctr, "REGISTRY_PASSWORD", password)
 	ctr = withRegistryService(ctr, imageref.Registry(repo), registryService).
-		WithDirectory("/work/layout", layout).
-		WithExec(args)
+		WithDirectory("/work/layout", layout)
+	ctr = withNonce(ctr).WithExec(args)
 	out, err := ctr.File(refFile).Contents(ctx)
 	if err != nil {
 		return "", fmt.Errorf("publish to %s: %w", repo, err)
@@ -155,6 +168,8 @@ type Promotion struct {
 // signature and its staging acceptance record, then signs it for production
 // and verifies the result. It refuses a tag, and writes nothing to production
 // when a check fails. Promoting an already promoted digest is a no-op.
+// Never cached (+cache="never"), and the promote exec gets a per-call input:
+// it writes to the production registry.
 // +cache="never"
 func (m *Pipeline) Promote(
 	ctx context.Context,
@@ -210,7 +225,7 @@ func (m *Pipeline) Promote(
 	// +optional
 	targetRegistryService *dagger.Service,
 ) (*Promotion, error) {
-	ctr, err := m.toolContainer(ctx, "release")
+	ctr, err := m.toolContainer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +255,7 @@ func (m *Pipeline) Promote(
 	ctr = withOptionalSecret(ctr, "TARGET_REGISTRY_PASSWORD", targetPassword)
 	ctr = withRegistryService(ctr, src.Registry(), sourceRegistryService)
 	ctr = withRegistryService(ctr, imageref.Registry(to), targetRegistryService)
-	ctr = ctr.WithExec(args)
+	ctr = withNonce(ctr).WithExec(args)
 	out, err := ctr.File(refFile).Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s to %s: %w", src, to, err)
@@ -258,6 +273,7 @@ func (m *Pipeline) Promote(
 // ImageRef reads the digest-pinned reference publish returned from a file
 // (the image-ref artifact of a CI run), checks that it is pinned to a digest
 // and returns it, so a CD run starts from exactly the image CI published.
+// Default function caching (up to 7 days): it only reads its argument.
 func (m *Pipeline) ImageRef(
 	ctx context.Context,
 	// File holding the reference (registry/repo@sha256:...), e.g. the CI run's image-ref artifact.

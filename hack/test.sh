@@ -49,7 +49,7 @@ done
 
 log "done"
 shopt -s nullglob
-junit=("$REPORT_DIR"/*.xml)
+junit=("$REPORT_DIR"/*.xml "$REPORT_DIR"/*/*.xml)
 [ ${#junit[@]} -eq 0 ] || go run ./hack/junitsum "${junit[@]}" || true
 if [ $status -ne 0 ]; then
   echo "failed stages: ${failed[*]}" >&2

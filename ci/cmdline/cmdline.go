@@ -14,12 +14,6 @@ import (
 	"dagger/pipeline/internal/imageref"
 )
 
-// ServicePackage is the Go package of the service the pipeline ships.
-const ServicePackage = "./app/cmd/orders"
-
-// BinaryName is the name of the service binary inside the image (/app/orders).
-const BinaryName = "orders"
-
 // Platform is an OS/architecture pair such as linux/amd64.
 type Platform struct {
 	OS, Arch, Variant string
@@ -53,8 +47,12 @@ func ParsePlatform(flag, s string) (Platform, error) {
 }
 
 // GoBuild returns the environment and arguments of a static, reproducible
-// build of the service for platform, writing the binary to out.
-func GoBuild(p Platform, out string) (env map[string]string, args []string) {
+// build of the service's main package (relative to its Go module, e.g.
+// ./cmd/server or .) for platform, writing the binary to out.
+func GoBuild(p Platform, main, out string) (env map[string]string, args []string, err error) {
+	if main != "." && (!strings.HasPrefix(main, "./") || strings.HasSuffix(main, "...") || strings.Contains(main, "..")) {
+		return nil, nil, fmt.Errorf("--main %q is not one package inside the Go module: use . or ./path/to/main", main)
+	}
 	env = map[string]string{
 		"CGO_ENABLED": "0",
 		"GOOS":        p.OS,
@@ -64,8 +62,8 @@ func GoBuild(p Platform, out string) (env map[string]string, args []string) {
 	if p.Arch == "arm64" && p.Variant != "" {
 		env["GOARM64"] = strings.TrimPrefix(p.Variant, "v") + ".0"
 	}
-	args = []string{"go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, ServicePackage}
-	return env, args
+	args = []string{"go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, main}
+	return env, args, nil
 }
 
 // SortedEnv returns env's keys in order, so containers are assembled deterministically.
@@ -102,15 +100,19 @@ func (b BuildInfo) Validate() error {
 }
 
 // ImageArgs returns `release image` arguments assembling the OCI layout at
-// out from one binary per platform (platform string -> binary path).
-func ImageArgs(release string, bins map[string]string, info BuildInfo, out string) ([]string, error) {
+// out from one binary per platform (platform string -> binary path); name is
+// the binary's file name in the image (/app/NAME).
+func ImageArgs(release, name string, bins map[string]string, info BuildInfo, out string) ([]string, error) {
 	if err := info.Validate(); err != nil {
 		return nil, err
+	}
+	if name == "" || strings.ContainsAny(name, "/ \t\n") || strings.HasPrefix(name, "-") || strings.HasPrefix(name, ".") {
+		return nil, fmt.Errorf("--binary %q is not a file name for /app/NAME", name)
 	}
 	if len(bins) == 0 {
 		return nil, fmt.Errorf("--platform: no platform to build; pass at least linux/amd64")
 	}
-	args := []string{release, "image"}
+	args := []string{release, "image", "--name", name}
 	for _, p := range SortedEnv(bins) {
 		args = append(args, "--binary", p+"="+bins[p])
 	}
@@ -268,16 +270,15 @@ func AttestArgs(release, image, environment string, s Signing, junit string, pla
 	return args, nil
 }
 
-// Environments are the deployment targets the manifests have overlays for.
-var Environments = []string{"staging", "production"}
+var environmentPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$`)
 
+// validEnvironment checks the form of an environment name; which
+// environments a service has is its settings' business (its overlays).
 func validEnvironment(env string) error {
-	for _, e := range Environments {
-		if env == e {
-			return nil
-		}
+	if !environmentPattern.MatchString(env) {
+		return fmt.Errorf("--environment %q is not an environment name (lower-case letters, digits and -, e.g. staging or production)", env)
 	}
-	return fmt.Errorf("--environment %q is not one of %s", env, strings.Join(Environments, ", "))
+	return nil
 }
 
 var namespacePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)

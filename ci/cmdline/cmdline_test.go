@@ -31,26 +31,34 @@ func TestParsePlatform(t *testing.T) {
 }
 
 func TestGoBuild(t *testing.T) {
-	env, args := GoBuild(Platform{OS: "linux", Arch: "arm64"}, "/out/orders")
+	env, args, err := GoBuild(Platform{OS: "linux", Arch: "arm64"}, "./cmd/orders", "/out/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if env["CGO_ENABLED"] != "0" || env["GOARCH"] != "arm64" || env["GOOS"] != "linux" {
 		t.Fatalf("env = %v: want a static linux/arm64 build", env)
 	}
-	want := []string{"go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", "/out/orders", ServicePackage}
+	want := []string{"go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", "/out/orders", "./cmd/orders"}
 	if !reflect.DeepEqual(args, want) {
 		t.Fatalf("args = %q, want %q", args, want)
 	}
 	if keys := SortedEnv(env); !reflect.DeepEqual(keys, []string{"CGO_ENABLED", "GOARCH", "GOFLAGS", "GOOS"}) {
 		t.Fatalf("SortedEnv = %v", keys)
 	}
+	for _, main := range []string{"cmd/orders", "./...", "../other", "/abs"} {
+		if _, _, err := GoBuild(Platform{OS: "linux", Arch: "amd64"}, main, "/o"); err == nil || !strings.Contains(err.Error(), "--main") {
+			t.Errorf("GoBuild(main %q) error = %v, want one naming --main", main, err)
+		}
+	}
 }
 
 func TestImageArgs(t *testing.T) {
 	info := BuildInfo{SourceURL: "https://example.com/orders", Revision: "0123abc", Created: "2026-01-02T03:04:05Z"}
-	got, err := ImageArgs("release", map[string]string{"linux/arm64": "/b/arm64", "linux/amd64": "/b/amd64"}, info, "/layout")
+	got, err := ImageArgs("release", "orders", map[string]string{"linux/arm64": "/b/arm64", "linux/amd64": "/b/amd64"}, info, "/layout")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"release", "image", "--binary", "linux/amd64=/b/amd64", "--binary", "linux/arm64=/b/arm64",
+	want := []string{"release", "image", "--name", "orders", "--binary", "linux/amd64=/b/amd64", "--binary", "linux/arm64=/b/arm64",
 		"--source", "https://example.com/orders", "--revision", "0123abc", "--created", "2026-01-02T03:04:05Z", "--out", "/layout"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ImageArgs = %q\nwant %q", got, want)
@@ -64,12 +72,15 @@ func TestImageArgs(t *testing.T) {
 		{BuildInfo{SourceURL: "", Revision: "dev", Created: info.Created}, "--source-url"},
 	}
 	for _, b := range bad {
-		if _, err := ImageArgs("release", map[string]string{"linux/amd64": "x"}, b.info, "/l"); err == nil || !strings.Contains(err.Error(), b.wantErr) {
+		if _, err := ImageArgs("release", "orders", map[string]string{"linux/amd64": "x"}, b.info, "/l"); err == nil || !strings.Contains(err.Error(), b.wantErr) {
 			t.Errorf("ImageArgs(%+v) error = %v, want %q", b.info, err, b.wantErr)
 		}
 	}
-	if _, err := ImageArgs("release", nil, info, "/l"); err == nil {
-		t.Error("ImageArgs with no binaries: want an error")
+	if _, err := ImageArgs("release", "orders", nil, info, "/l"); err == nil || !strings.Contains(err.Error(), "no platform") {
+		t.Errorf("ImageArgs with no binaries: error = %v, want \"no platform\"", err)
+	}
+	if _, err := ImageArgs("release", "../orders", map[string]string{"linux/amd64": "x"}, info, "/l"); err == nil || !strings.Contains(err.Error(), "--binary") {
+		t.Errorf("ImageArgs with a path as name: error = %v, want one naming --binary", err)
 	}
 }
 
@@ -145,8 +156,8 @@ func TestAttestArgs(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("AttestArgs = %q\nwant %q", got, want)
 	}
-	if _, err := AttestArgs("release", ref, "qa", Signing{KeyFile: "k"}, "", false); err == nil || !strings.Contains(err.Error(), "--environment") {
-		t.Fatalf("AttestArgs(qa) error = %v", err)
+	if _, err := AttestArgs("release", ref, "QA env", Signing{KeyFile: "k"}, "", false); err == nil || !strings.Contains(err.Error(), "--environment") {
+		t.Fatalf("AttestArgs(QA env) error = %v", err)
 	}
 }
 
@@ -168,7 +179,8 @@ func TestDeployArgs(t *testing.T) {
 		wantErr string
 	}{
 		{DeployOptions{Environment: "staging", Image: "myacr.azurecr.io/orders:latest"}, "not pinned to a digest"},
-		{DeployOptions{Environment: "dev", Image: ref}, "--environment"},
+		{DeployOptions{Environment: "Dev", Image: ref}, "--environment"},
+		{DeployOptions{Environment: "../prod", Image: ref}, "--environment"},
 		{DeployOptions{Environment: "staging", Image: ref, Namespace: "Orders_NS"}, "--namespace"},
 		{DeployOptions{Environment: "staging", Image: ref, Timeout: "-1m"}, "--timeout"},
 		{DeployOptions{Environment: "staging", Image: ref, Timeout: "soon"}, "--timeout"},

@@ -51,6 +51,17 @@ type Service struct {
 	Integration Integration `yaml:"integration"`
 	// Lint selects the linter configuration.
 	Lint Lint `yaml:"lint"`
+	// Vuln configures the vulnerability check.
+	Vuln Vuln `yaml:"vuln"`
+	// Port is the TCP port the service listens on in its image (8080 by default).
+	Port int `yaml:"port"`
+}
+
+// Vuln configures the vulnerability check.
+type Vuln struct {
+	// Allow is the allow-list of accepted govulncheck findings, relative to
+	// the source root: lines "OSV-ID REVIEW-DATE REASON". Empty: none.
+	Allow string `yaml:"allow"`
 }
 
 // Suite is a test suite selected by package pattern and build tag.
@@ -81,6 +92,9 @@ type Lint struct {
 	// Module when it has one, otherwise the pipeline's default configuration.
 	Config string `yaml:"config"`
 }
+
+// DefaultPort is the port a service listens on unless its settings say otherwise.
+const DefaultPort = 8080
 
 // Default platforms and environments.
 var (
@@ -153,7 +167,20 @@ func (s Service) Merge(o Service) Service {
 	s.Integration.Tag = pick(s.Integration.Tag, o.Integration.Tag)
 	s.Integration.Postgres = s.Integration.Postgres || o.Integration.Postgres
 	s.Lint.Config = pick(s.Lint.Config, o.Lint.Config)
+	s.Vuln.Allow = pick(s.Vuln.Allow, o.Vuln.Allow)
+	if o.Port != 0 {
+		s.Port = o.Port
+	}
 	return s
+}
+
+// Marshal writes s as pipeline.yaml; Parse reads it back unchanged.
+func Marshal(s Service) ([]byte, error) {
+	data, err := yaml.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", FileName, err)
+	}
+	return data, nil
 }
 
 // Resolve fills the defaults and validates every field. modulePath is the
@@ -173,6 +200,9 @@ func (s Service) Resolve(modulePath string) (Service, error) {
 	def(&s.Integration.Tag, "integration")
 	if len(s.Platforms) == 0 {
 		s.Platforms = append([]string(nil), DefaultPlatforms...)
+	}
+	if s.Port == 0 {
+		s.Port = DefaultPort
 	}
 	if len(s.Overlays) == 0 {
 		s.Overlays = map[string]string{}
@@ -207,8 +237,9 @@ func (s Service) Validate() error {
 		{"module", "go-module", s.Module},
 		{"manifests", "manifests", s.Manifests},
 		{"lint.config", "lint-config", s.Lint.Config},
+		{"vuln.allow", "vuln-allow", s.Vuln.Allow},
 	} {
-		if f.v == "" && f.field == "lint.config" {
+		if f.v == "" && (f.field == "lint.config" || f.field == "vuln.allow") {
 			continue
 		}
 		if reason := relPathProblem(f.v); reason != "" {
@@ -226,6 +257,9 @@ func (s Service) Validate() error {
 	}
 	if strings.HasSuffix(s.Main, "...") {
 		bad("main", "main", s.Main, "must name one main package, not a pattern")
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		bad("port", "", fmt.Sprint(s.Port), "must be a TCP port, 1 to 65535")
 	}
 	if !binaryPattern.MatchString(s.Binary) {
 		bad("binary", "binary", s.Binary, "must be a file name: letters, digits, . _ -, at most 63")

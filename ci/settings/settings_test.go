@@ -19,6 +19,7 @@ func TestResolveDefaults(t *testing.T) {
 		Overlays:    map[string]string{"staging": "overlays/staging", "production": "overlays/production"},
 		Acceptance:  Suite{Packages: "./acceptance/...", Tag: "acceptance"},
 		Integration: Integration{Packages: "./...", Tag: "integration"},
+		Port:        8080,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", s, want)
@@ -96,5 +97,27 @@ func TestValidateNamesField(t *testing.T) {
 				t.Fatalf("message %q does not name %s %s", err, FileName, c.field)
 			}
 		})
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	s, err := Service{Module: "app", Main: "./cmd/orders", Integration: Integration{Postgres: true}, Vuln: Vuln{Allow: "allow.txt"}, Port: 9090}.Resolve("github.com/go-aks/pipeline/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse(Marshal(s)): %v\n%s", err, data)
+	}
+	again, err := back.Resolve("github.com/go-aks/pipeline/app")
+	if err != nil || !reflect.DeepEqual(again, s) {
+		t.Fatalf("round trip:\n got %+v, %v\nwant %+v", again, err, s)
+	}
+	if _, err := (Service{Port: 70000}).Resolve("example.com/x"); err == nil || !strings.Contains(err.Error(), "port") {
+		t.Fatalf("port 70000: error = %v, want one naming port", err)
 	}
 }

@@ -22,9 +22,10 @@ import (
 	"dagger/tests/internal/dagger"
 )
 
-// The bad fixtures add a package to the repository.
+// The bad fixtures add a package to the service (app/, the Go module
+// pipeline.yaml names).
 const (
-	fixtureDir = "internal/zzfixture"
+	fixtureDir = "app/internal/zzfixture"
 	// lintBad compiles and passes the vet checks `go test` runs, but the
 	// unused linter of golangci-lint reports the forgotten function.
 	lintBad = `// Package zzfixture is a deliberately broken fixture of the pipeline's tests.
@@ -142,15 +143,17 @@ func contains(ctx context.Context, reports *dagger.Directory, file string, want 
 
 // GoodFixturePasses runs `ci` on the repository as it is: every stage passes,
 // every report is there, and check-reports accepts them.
+// Never cached (+cache="never"): a test must run each time it is called.
+// +cache="never"
 func (m *Tests) GoodFixturePasses(ctx context.Context) error {
 	reports, s, err := runCi(ctx, m.Source)
 	if err != nil {
 		return err
 	}
-	if err := expect(s.outcome(), map[string]string{"lint": "passed", "vuln": "passed", "unit": "passed", "build": "passed", "integration": "skipped"}); err != nil {
+	if err := expect(s.outcome(), map[string]string{"lint": "passed", "vuln": "passed", "unit": "passed", "build": "passed", "integration": "passed", "acceptance": "passed"}); err != nil {
 		return err
 	}
-	for _, f := range []string{"lint.xml", "lint.txt", "vuln.txt", "unit.xml", "summary.txt", "logs/build.log"} {
+	for _, f := range []string{"lint.xml", "lint.sarif", "lint.txt", "vuln.txt", "vuln.sarif", "unit.xml", "integration.xml", "acceptance.xml", "summary.txt", "logs/build.log"} {
 		if _, err := reports.File(f).Contents(ctx); err != nil {
 			return fmt.Errorf("report %s missing: %w", f, err)
 		}
@@ -163,6 +166,8 @@ func (m *Tests) GoodFixturePasses(ctx context.Context) error {
 
 // LintErrorFailsLint adds code with a lint error: lint fails with the finding
 // in lint.xml, the unit tests still pass, and check-reports names lint.
+// Never cached (+cache="never"): a test must run each time it is called.
+// +cache="never"
 func (m *Tests) LintErrorFailsLint(ctx context.Context) error {
 	bad := m.Source.WithNewFile(fixtureDir+"/fixture.go", lintBad)
 	reports, s, err := runCi(ctx, bad)
@@ -180,6 +185,8 @@ func (m *Tests) LintErrorFailsLint(ctx context.Context) error {
 
 // FailingTestFailsUnit adds a failing test: the unit stage fails with the
 // failure in unit.xml, lint still passes, and check-reports names unit.
+// Never cached (+cache="never"): a test must run each time it is called.
+// +cache="never"
 func (m *Tests) FailingTestFailsUnit(ctx context.Context) error {
 	bad := m.Source.
 		WithNewFile(fixtureDir+"/fixture.go", cleanCode).
@@ -199,6 +206,8 @@ func (m *Tests) FailingTestFailsUnit(ctx context.Context) error {
 
 // StageFailureFailsCi checks that `ci` without --no-fail fails on a bad
 // fixture, naming the stage, and that `unit-test` fails too.
+// Never cached (+cache="never"): a test must run each time it is called.
+// +cache="never"
 func (m *Tests) StageFailureFailsCi(ctx context.Context) error {
 	bad := m.Source.
 		WithNewFile(fixtureDir+"/fixture.go", cleanCode).
@@ -238,6 +247,8 @@ func orPassed(err error) error {
 
 // ReleaseRefusesTags checks that deploy, promote and acceptance attestation
 // refuse an image given by tag before touching anything.
+// Never cached (+cache="never"): a test must run each time it is called.
+// +cache="never"
 func (m *Tests) ReleaseRefusesTags(ctx context.Context) error {
 	p := dag.Pipeline(dagger.PipelineOpts{Source: m.Source})
 	kubeconfig := dag.SetSecret("tests-kubeconfig", "apiVersion: v1\nkind: Config\n")
@@ -256,6 +267,9 @@ func (m *Tests) ReleaseRefusesTags(ctx context.Context) error {
 }
 
 // All runs every test in parallel and fails naming each test that failed.
+// Never cached (+cache="never"): a test run must really run each time it is
+// called, not return an earlier verdict.
+// +cache="never"
 func (m *Tests) All(ctx context.Context) (string, error) {
 	tests := map[string]func(context.Context) error{
 		"good-fixture-passes":     m.GoodFixturePasses,

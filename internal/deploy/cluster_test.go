@@ -144,8 +144,8 @@ func (e *env) buildImages(ctx context.Context) error {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "orders")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./app/cmd/orders")
-	cmd.Dir = e.root
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/orders")
+	cmd.Dir = filepath.Join(e.root, "app") // the service's own Go module
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the orders service: %w\n%s", err, out)
@@ -557,8 +557,8 @@ func TestAcceptanceSuite(t *testing.T) {
 func runAcceptance(ctx context.Context, baseURL string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-v", "-tags", "acceptance", "./app/acceptance")
-	cmd.Dir = e.root
+	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-v", "-tags", "acceptance", "./acceptance")
+	cmd.Dir = filepath.Join(e.root, "app") // the service's own Go module
 	cmd.Env = append(os.Environ(), "BASE_URL="+baseURL)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -15,8 +15,10 @@ import (
 // servicePackage and binaryName are the service and its name in the image,
 // as in the Dagger module (ci/cmdline).
 const (
-	servicePackage = "./app/cmd/orders"
-	binaryName     = "orders"
+	servicePackage = "./cmd/orders" // in serviceModule
+	// serviceModule is the service's own Go module directory (go build -C).
+	serviceModule = "app"
+	binaryName    = "orders"
 )
 
 // Fault is a defect injected into a build of the service, to rehearse where
@@ -100,7 +102,7 @@ func (r *Rehearsal) Build(ctx context.Context, o BuildOptions) (Image, error) {
 				return fmt.Errorf("platform %q: the image is built for linux/amd64 and linux/arm64", p)
 			}
 			out := filepath.Join(dir, "bins", osName+"_"+arch, binaryName)
-			goArgs := append([]string{"build", "-trimpath", "-ldflags=-s -w -buildid="}, buildFlags...)
+			goArgs := append([]string{"build", "-C", serviceModule, "-trimpath", "-ldflags=-s -w -buildid="}, buildFlags...)
 			goArgs = append(goArgs, "-o", out, servicePackage)
 			env := goEnv(map[string]string{"CGO_ENABLED": "0", "GOOS": osName, "GOARCH": arch, "GOFLAGS": "-buildvcs=false"})
 			if _, err := r.exec(ctx, "build", env, "go", goArgs...); err != nil {

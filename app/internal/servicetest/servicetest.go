@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/go-aks/pipeline/internal/testenv/postgres"
-	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )
 
 // DB says how to reach a database.
@@ -116,18 +115,17 @@ func Database(ctx context.Context) (db DB, stop func(), err error) {
 	return db, func() { _ = db.Server.Stop(context.WithoutCancel(ctx)) }, nil
 }
 
+// ordersPackage is the main package of the service, built by import path so
+// that the build works from any directory of the app module.
+const ordersPackage = "github.com/go-aks/pipeline/app/cmd/orders"
+
 // BuildOrders builds the orders binary (static, as shipped) into dir.
 func BuildOrders(ctx context.Context, dir string) (string, error) {
-	root, err := toolbin.RepoRoot()
-	if err != nil {
-		return "", err
-	}
 	out := filepath.Join(dir, "orders")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./app/cmd/orders") //nolint:gosec // builds this repository's package into a directory the caller chose
-	cmd.Dir = root
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, ordersPackage) //nolint:gosec // builds this module's package into a directory the caller chose
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./app/cmd/orders: %w\n%s", err, b)
+		return "", fmt.Errorf("go build %s: %w\n%s", ordersPackage, err, b)
 	}
 	return out, nil
 }

@@ -33,7 +33,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		lintCmd = []string{"go", "tool", "-modfile=" + filepath.Join(abs, "hack", "tools", "go.mod"), "golangci-lint", "run",
+		lintCmd = []string{"go", "tool", "-modfile=" + filepath.Join(abs, "hack", "tools", "go.mod"), "golangci-lint", "run", "--allow-parallel-runners",
 			"--config", filepath.Join(abs, ".golangci.yml"), "--path-mode", "abs", "./..."}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

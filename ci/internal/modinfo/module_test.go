@@ -36,9 +36,12 @@ func TestPipelineModuleAPI(t *testing.T) {
 	m := loadPipeline(t)
 	want := map[string][]string{
 		"lint":             {"no-fail"},
+		"vuln":             {"no-fail"},
 		"unit-test":        {"no-fail"},
 		"integration-test": {"db-password", "no-fail"},
-		"ci":               {"db-password", "no-fail"},
+		"acceptance":       {"db-password", "no-fail"},
+		"ci":               {"db-password", "skip", "no-fail"},
+		"settings":         nil,
 		"check-reports":    {"reports"},
 		"build":            nil,
 		"binary":           {"platform"},
@@ -69,6 +72,50 @@ func TestPipelineModuleAPI(t *testing.T) {
 	src := m.Constructor.Args[0]
 	if src.GoName != "source" || src.Pragmas["defaultPath"] != `"/"` || !strings.Contains(src.Pragmas["ignore"], `".git"`) {
 		t.Errorf("constructor source argument = %+v: want +defaultPath=\"/\" and +ignore with .git", src)
+	}
+	// Files that look like credentials never enter the source.
+	for _, p := range []string{`"**/*.key"`, `"**/*.pem"`, `"**/*kubeconfig*"`, `"**/.env"`} {
+		if !strings.Contains(src.Pragmas["ignore"], p) {
+			t.Errorf("constructor source +ignore lacks %s", p)
+		}
+	}
+	// The tools come from the module's own repository, narrowed to what builds them.
+	tools := m.Constructor.Args[1]
+	if tools.GoName != "tools" || tools.Pragmas["defaultPath"] != `"/"` {
+		t.Fatalf("constructor tools argument = %+v: want +defaultPath=\"/\"", tools)
+	}
+	for _, p := range []string{`"*"`, `"!go.mod"`, `"!go.sum"`, `"!cmd"`, `"!internal"`, `"!hack/tools"`, `"!ci/go.mod"`, `"!ci/cmdline"`, `"!ci/settings"`, `"!ci/golangci.default.yml"`} {
+		if !strings.Contains(tools.Pragmas["ignore"], p) {
+			t.Errorf("constructor tools +ignore lacks %s", p)
+		}
+	}
+}
+
+// TestChecksAndCaching pins which functions `dagger check` runs (those that
+// need no argument) and that each function's caching is a stated decision:
+// its doc comment says how it is cached and why.
+func TestChecksAndCaching(t *testing.T) {
+	m := loadPipeline(t)
+	checks := map[string]bool{"Lint": true, "Vuln": true, "UnitTest": true, "IntegrationTest": true, "Acceptance": true, "Build": true}
+	session := map[string]bool{"Lint": true, "Vuln": true, "UnitTest": true, "IntegrationTest": true, "Acceptance": true, "Ci": true}
+	for _, f := range m.Objects[m.MainObject].Functions {
+		_, isCheck := f.Pragmas["check"]
+		if isCheck != checks[f.GoName] {
+			t.Errorf("%s: +check = %t, want %t", f.GoName, isCheck, checks[f.GoName])
+		}
+		if isCheck {
+			for _, a := range f.Args {
+				if !a.Optional() {
+					t.Errorf("%s is a check but argument %s is required: dagger check cannot call it", f.GoName, a.GoName)
+				}
+			}
+		}
+		if session[f.GoName] && f.Pragmas["cache"] != `"session"` {
+			t.Errorf("%s: +cache = %s, want \"session\" so that a failed check runs again on the next call", f.GoName, f.Pragmas["cache"])
+		}
+		if !strings.Contains(strings.ToLower(f.Doc), "cach") {
+			t.Errorf("%s: its doc comment does not state its caching decision", f.GoName)
+		}
 	}
 }
 

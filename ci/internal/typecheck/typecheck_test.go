@@ -77,9 +77,9 @@ func TestWrongSDKCallFails(t *testing.T) {
 			want: "ExpectCode",
 		},
 		{
-			name: "wrong argument type", file: "checks.go",
-			old:  `WithSecretVariable("TEST_DB_PASSWORD", dbPassword)`,
-			new:  `WithSecretVariable("TEST_DB_PASSWORD", "plaintext")`,
+			name: "wrong argument type", file: "database.go",
+			old:  `WithSecretVariable("POSTGRES_PASSWORD", password)`,
+			new:  `WithSecretVariable("POSTGRES_PASSWORD", "plaintext")`,
 			want: "cannot use \"plaintext\"",
 		},
 		{
@@ -137,7 +137,7 @@ func TestGeneratedStandIns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"var dag = dagger.Connect()", "(&parent).Ci(ctx, arg0, arg1)", "New(arg0, arg1", "func (r *Pipeline) UnmarshalJSON(bs []byte) error"} {
+	for _, want := range []string{"var dag = dagger.Connect()", "(&parent).Ci(ctx, arg0, arg1, arg2)", "New(arg0, arg1", "func (r *Pipeline) UnmarshalJSON(bs []byte) error"} {
 		if !strings.Contains(string(main), want) {
 			t.Errorf("main stand-in lacks %q", want)
 		}

@@ -1,7 +1,10 @@
-package main
+package vulngate
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +60,25 @@ func TestParseAllowRejectsBadLines(t *testing.T) {
 		if _, err := parseAllow(strings.NewReader(line)); err == nil {
 			t.Errorf("parseAllow(%q) accepted a malformed line", line)
 		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	allow := filepath.Join(t.TempDir(), "allow.txt")
+	if err := os.WriteFile(allow, []byte("GO-1 2026-12-31 keys only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Check(&out, strings.NewReader(stream), allow, day); err != nil {
+		t.Fatalf("Check with GO-1 accepted: %v\n%s", err, out.String())
+	}
+	err := Check(&out, strings.NewReader(stream), "", day)
+	var refused *RefusedError
+	if !errors.As(err, &refused) || strings.Join(refused.IDs, ",") != "GO-1" || !strings.Contains(err.Error(), "vuln.allow") {
+		t.Fatalf("Check without an allow-list: error = %v, want a *RefusedError for GO-1 naming vuln.allow", err)
+	}
+	if err := Check(&out, strings.NewReader(stream), filepath.Join(t.TempDir(), "missing.txt"), day); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Check with a missing allow-list: error = %v, want os.ErrNotExist", err)
 	}
 }

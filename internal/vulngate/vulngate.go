@@ -1,18 +1,17 @@
-// Command vulngate reads govulncheck's JSON output (-format json) on standard
-// input, prints the vulnerabilities the code calls, and exits non-zero when
-// any of them is not accepted in the allow file. An accepted entry names the
+// Package vulngate gates govulncheck's JSON output (-format json): it lists
+// the vulnerabilities the code calls and refuses those not accepted in the
+// allow file. An accepted entry names the
 // OSV id, the date it must be reviewed again by, and why it is accepted:
 //
 //	GO-2026-4529 2027-03-31 keyless certificate-chain verification only; we verify with keys
 //
 // An entry past its date no longer counts, so acceptances cannot go stale.
-package main
+package vulngate
 
 import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -133,30 +132,42 @@ func gate(w io.Writer, found map[string]finding, allow map[string]allowance, now
 	return refused
 }
 
-func main() {
-	allowPath := flag.String("allow", "", "file of accepted vulnerabilities (ID YYYY-MM-DD reason)")
-	flag.Parse()
+// Check reads govulncheck's JSON stream from r and the allow file at
+// allowPath (empty: none), writes the report to w and returns an error
+// naming the called vulnerabilities not accepted on day now.
+func Check(w io.Writer, r io.Reader, allowPath string, now time.Time) error {
 	allow := map[string]allowance{}
-	if *allowPath != "" {
-		f, err := os.Open(*allowPath)
+	if allowPath != "" {
+		f, err := os.Open(allowPath) //nolint:gosec // the allow file the caller names
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "vulngate: -allow:", err)
-			os.Exit(2)
+			return fmt.Errorf("vulnerability allow-list: %w", err)
 		}
 		allow, err = parseAllow(f)
 		_ = f.Close()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "vulngate:", err)
-			os.Exit(2)
+			return fmt.Errorf("%s: %w", allowPath, err)
 		}
 	}
-	found, err := called(os.Stdin)
+	found, err := called(r)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "vulngate:", err)
-		os.Exit(2)
+		return err
 	}
-	if refused := gate(os.Stdout, found, allow, time.Now()); len(refused) > 0 {
-		fmt.Fprintf(os.Stderr, "vulngate: called vulnerabilities not accepted: %s (upgrade the module, or accept with a reason and review date in %s)\n", strings.Join(refused, ", "), *allowPath)
-		os.Exit(1)
+	if refused := gate(w, found, allow, now); len(refused) > 0 {
+		where := "an allow-list (settings vuln.allow)"
+		if allowPath != "" {
+			where = allowPath
+		}
+		return &RefusedError{IDs: refused, AllowFile: where}
 	}
+	return nil
+}
+
+// RefusedError names the called vulnerabilities not accepted.
+type RefusedError struct {
+	IDs       []string
+	AllowFile string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("called vulnerabilities not accepted: %s (upgrade the module, or accept with a reason and review date in %s)", strings.Join(e.IDs, ", "), e.AllowFile)
 }
