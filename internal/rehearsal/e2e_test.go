@@ -155,8 +155,8 @@ func TestReleasePath(t *testing.T) {
 	// The registries: the same index in both, every platform, signatures.
 	srcIdx := index(ctx, t, e.NonProd, src)
 	dstIdx := index(ctx, t, e.Prod, dst)
-	if got := platforms(t, srcIdx); strings.Join(got, ",") != strings.Join(rehearsal.DefaultPlatforms, ",") {
-		t.Errorf("published index has platforms %v, want %v", got, rehearsal.DefaultPlatforms)
+	if got := platforms(t, srcIdx); strings.Join(got, ",") != strings.Join(orders.Settings.Platforms, ",") {
+		t.Errorf("published index has platforms %v, want the settings' %v", got, orders.Settings.Platforms)
 	}
 	srcM, _ := srcIdx.IndexManifest()
 	dstM, _ := dstIdx.IndexManifest()

@@ -34,9 +34,6 @@ import (
 	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )
 
-// DefaultPlatforms are the image's platforms, as the Dagger module builds them.
-var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
-
 // Options configure New.
 type Options struct {
 	// Env is the running environment.

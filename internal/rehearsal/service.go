@@ -80,6 +80,3 @@ func (s *Service) ModuleDir() string {
 func (s *Service) ManifestsDir() string {
 	return filepath.Join(s.Dir, filepath.FromSlash(s.Settings.Manifests))
 }
-
-// path returns a path under the service's source root.
-func (s *Service) path(rel string) string { return filepath.Join(s.Dir, filepath.FromSlash(rel)) }

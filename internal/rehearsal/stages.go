@@ -47,9 +47,13 @@ func (r *Rehearsal) NonProdRepository(svc *Service) string {
 }
 
 // ProdRepository is the production REGISTRY/REPO.
-func (r *Rehearsal) ProdRepository(svc *Service) string { return r.opts.Env.Prod.Host + "/" + svc.Name() }
+func (r *Rehearsal) ProdRepository(svc *Service) string {
+	return r.opts.Env.Prod.Host + "/" + svc.Name()
+}
 
-func (r *Rehearsal) nonProdSigning() cmdline.Signing { return cmdline.Signing{KeyFile: r.nonProd.Private} }
+func (r *Rehearsal) nonProdSigning() cmdline.Signing {
+	return cmdline.Signing{KeyFile: r.nonProd.Private}
+}
 
 func (r *Rehearsal) nonProdCreds(prefix string) []string {
 	e := r.opts.Env
