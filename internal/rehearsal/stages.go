@@ -317,8 +317,11 @@ func (r *Rehearsal) VerifyProduction(ctx context.Context, svc *Service, want str
 		}
 		ref := r.ProdRepository(svc) + "@" + running[0]
 		s.Digest, s.Ref = running[0], ref
-		_, err = r.exec(ctx, "verify", commandEnv(r.prodCreds("")...), r.release,
-			"verify", "--image", ref, "--public-key", r.prod.Public, "--plain-http")
+		args, err := cmdline.VerifyArgs(r.release, cmdline.VerifyOptions{Image: ref, PublicKey: r.prod.Public, PlainHTTP: true})
+		if err != nil {
+			return err
+		}
+		_, err = r.exec(ctx, "verify", commandEnv(r.prodCreds("")...), args[0], args[1:]...)
 		if err == nil {
 			s.Detail = "production signature verified on the running digest"
 		}
