@@ -34,7 +34,8 @@ func main() {
 }
 
 func run(ctx context.Context, addr string, getenv func(string) string) error {
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
@@ -49,7 +50,8 @@ func run(ctx context.Context, addr string, getenv func(string) string) error {
 	case <-ctx.Done():
 	}
 	stopping.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// The shutdown outlives the stop signal: a context of its own.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shut down: %w", err)

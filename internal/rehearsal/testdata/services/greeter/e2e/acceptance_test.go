@@ -19,7 +19,12 @@ func get(t *testing.T, path string) (int, map[string]string) {
 		t.Fatal("BASE_URL is not set: point it at the deployed greeter, e.g. http://10.0.0.1")
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(base + path)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil) //nolint:gosec // BASE_URL is the deployment under test
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	resp, err := client.Do(req)
+
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
