@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"dagger/pipeline/cmdline"
 	"dagger/pipeline/internal/dagger"
 	"dagger/pipeline/internal/imageref"
-	"dagger/pipeline/internal/pubkey"
 	"dagger/pipeline/internal/report"
 )
 
@@ -15,12 +14,16 @@ import (
 // deployed: that --public-key is a public key (not missing, not a private
 // key) and that the image's signature verifies with it, i.e. that it is the
 // public half of the key pair publish signs with. It returns the key as a
-// file, for promote --source-public-key.
+// file (PEM, re-encoded from the verified key: never a private key), for
+// promote --source-public-key.
 //
 // The key comes from where the key pair lives (the Key Vault secret next to
-// the private key), so it reaches Dagger as a secret (env:NAME); a public
-// key is not secret, and only a value that parses as a public key is ever
-// returned.
+// the private key), so it arrives as a secret and is only mounted into the
+// verify exec; its value never enters a request or a returned value other
+// than the public key `release verify` writes once it verified.
+//
+// Caching: +cache="never", and the verify exec carries a per-call input: a
+// signature can be removed from the registry, so it is checked every time.
 // +cache="never"
 func (m *Pipeline) VerifyImage(
 	ctx context.Context,
@@ -49,40 +52,35 @@ func (m *Pipeline) VerifyImage(
 	if err != nil {
 		return nil, err
 	}
-	keySource := "the public key from secret " + keySecret
-	keyFix := "create the secret " + keySecret + " next to the signing key, holding its PEM public key (cosign public-key --key cosign.key)"
-	plain, err := publicKey.Plaintext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: read it: %w", keySource, err)
+	if publicKey == nil {
+		return nil, fmt.Errorf("--public-key is missing: create the secret %s next to the signing key, holding its PEM public key (cosign public-key --key cosign.key)", keySecret)
 	}
-	pem, err := pubkey.Check(keySource, keyFix, []byte(plain))
+	ctr, err := m.toolContainer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctr, err := m.toolContainer(ctx, "release")
+	const (
+		keyPath = "/run/secrets/nonprod.pub"
+		keyOut  = keysDir + "/nonprod.pub"
+	)
+	args, err := cmdline.VerifyArgs("release", ref.String(), keyPath, keyOut, plainHttp)
 	if err != nil {
 		return nil, err
-	}
-	const keyPath = keysDir + "/nonprod.pub"
-	args := []string{"release", "verify", "--image", ref.String(), "--public-key", keyPath}
-	if plainHttp {
-		args = append(args, "--plain-http")
 	}
 	ctr = withOptionalSecret(ctr, "REGISTRY_USERNAME", username)
 	ctr = withOptionalSecret(ctr, "REGISTRY_PASSWORD", password)
 	ran := withRegistryService(ctr, ref.Registry(), registryService).
 		WithMountedSecret(keyPath, publicKey).
-		// A signature can be removed from the registry: verify every time.
-		WithEnvVariable("VERIFY_AT", time.Now().UTC().Format(time.RFC3339Nano)).
-		WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+		WithDirectory(keysDir, dag.Directory())
+	ran = withNonce(ran).WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	code, err := ran.ExitCode(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("verify %s with %s: %w", ref, keySource, err)
+		return nil, fmt.Errorf("verify %s with the public key from secret %s: %w", ref, keySecret, err)
 	}
 	if code != 0 {
 		stderr, _ := ran.Stderr(ctx)
-		return nil, fmt.Errorf("%s does not verify the signature of %s: store the public key of the key pair publish signs with in secret %s (cosign public-key --key cosign.key); release verify said:\n%s",
-			keySource, ref, keySecret, report.Tail(stderr, 20))
+		return nil, fmt.Errorf("the public key from secret %s does not verify the signature of %s (missing, a private key, or not the key publish signs with): store the PEM public key of the key pair publish signs with in secret %s (cosign public-key --key cosign.key); release verify said:\n%s",
+			keySecret, ref, keySecret, report.Tail(stderr, 20))
 	}
-	return dag.Directory().WithNewFile("cosign-nonprod.pub", string(pem)).File("cosign-nonprod.pub"), nil
+	return ran.File(keyOut), nil
 }

@@ -22,8 +22,9 @@
 #                registries; TEST_DB_* selects an existing database
 #   acceptance   acceptance suite (build tag acceptance) against BASE_URL, or
 #                against a service and PostgreSQL it starts itself
-#   module       the Dagger module: its unit tests and a type check against the
-#                pinned dagger.io/dagger SDK (no engine needed)
+#   module       the Dagger module: its unit tests, a type check against the
+#                pinned dagger.io/dagger SDK and its wiring tests on a
+#                recording engine stand-in (no engine needed)
 #   cluster      deploy tests on a local Kubernetes cluster (root only)
 #   e2e          the release path end to end (root only)
 #
@@ -86,7 +87,7 @@ stage() {
     # against the pinned dagger.io/dagger by cmd/typecheck, then linted.
     (cd ci && tool gotestsum --format "${GOTESTSUM_FORMAT:-testname}" \
       --junitfile "$reports/module.xml" -- -count=1 ./internal/... ./cmd/... ./cmdline/... ./settings/...)
-    (cd ci && go run ./cmd/typecheck -lint)
+    (cd ci && go run ./cmd/typecheck -lint -test)
     ;;
   cluster) gotest cluster -tags cluster -count=1 -p 1 -timeout 40m ./... ;;
   e2e) gotest e2e -tags e2e -count=1 -p 1 -timeout 40m ./... ;;

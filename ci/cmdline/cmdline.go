@@ -158,6 +158,13 @@ type PublishOptions struct {
 	Signing    Signing
 	PlainHTTP  bool
 	RefFile    string
+	// Provenance inputs (all optional; see `release publish -h`).
+	BuilderID        string
+	SourceRepository string
+	SourceRevision   string
+	InvocationID     string
+	BuildParameters  []string // KEY=VALUE
+	BaseImages       []string // REGISTRY/REPO@sha256:...
 }
 
 // PublishArgs returns `release publish` arguments. Credentials and the key
@@ -189,6 +196,23 @@ func PublishArgs(release string, o PublishOptions) ([]string, error) {
 	if o.RefFile != "" {
 		args = append(args, "--ref-file", o.RefFile)
 	}
+	for _, f := range []struct{ flag, v string }{
+		{"--builder-id", o.BuilderID}, {"--source-repository", o.SourceRepository},
+		{"--source-revision", o.SourceRevision}, {"--invocation-id", o.InvocationID},
+	} {
+		if f.v != "" {
+			args = append(args, f.flag, f.v)
+		}
+	}
+	for _, p := range o.BuildParameters {
+		if k, _, ok := strings.Cut(p, "="); !ok || k == "" {
+			return nil, fmt.Errorf("--build-parameter %q: want KEY=VALUE", p)
+		}
+		args = append(args, "--build-parameter", p)
+	}
+	for _, b := range o.BaseImages {
+		args = append(args, "--base-image", b)
+	}
 	return args, nil
 }
 
@@ -203,6 +227,11 @@ type PromoteOptions struct {
 	PlainHTTP           bool
 	RecordFile          string
 	RefFile             string
+	// Provenance expectations and escapes (see `release promote -h`).
+	ExpectBuilder        string
+	ExpectSourceRevision string
+	AllowNoSBOM          bool
+	AllowNoProvenance    bool
 }
 
 // PromoteArgs returns `release promote` arguments. Source credentials travel
@@ -233,6 +262,18 @@ func PromoteArgs(release string, o PromoteOptions) ([]string, error) {
 	args = append(args, sign...)
 	if o.AllowUnaccepted {
 		args = append(args, "--allow-unaccepted")
+	}
+	if o.ExpectBuilder != "" {
+		args = append(args, "--expect-builder", o.ExpectBuilder)
+	}
+	if o.ExpectSourceRevision != "" {
+		args = append(args, "--expect-source-revision", o.ExpectSourceRevision)
+	}
+	if o.AllowNoSBOM {
+		args = append(args, "--allow-no-sbom")
+	}
+	if o.AllowNoProvenance {
+		args = append(args, "--allow-no-provenance")
 	}
 	if o.PlainHTTP {
 		args = append(args, "--plain-http")
@@ -332,6 +373,27 @@ func DeployArgs(deploy string, o DeployOptions) ([]string, error) {
 	}
 	if o.SummaryFile != "" {
 		args = append(args, "--summary-file", o.SummaryFile)
+	}
+	return args, nil
+}
+
+// VerifyArgs returns `release verify` arguments: the image's signature must
+// verify with publicKey (a mounted cosign.pub); with publicKeyOut, the key
+// is written there (PEM) once it verified.
+func VerifyArgs(release, image, publicKey, publicKeyOut string, plainHTTP bool) ([]string, error) {
+	ref, err := imageref.ParseDigestRef("image", image)
+	if err != nil {
+		return nil, err
+	}
+	if publicKey == "" {
+		return nil, fmt.Errorf("--public-key is missing: pass the non-production signing public key")
+	}
+	args := []string{release, "verify", "--image", ref.String(), "--public-key", publicKey}
+	if publicKeyOut != "" {
+		args = append(args, "--public-key-out", publicKeyOut)
+	}
+	if plainHTTP {
+		args = append(args, "--plain-http")
 	}
 	return args, nil
 }

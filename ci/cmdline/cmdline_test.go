@@ -52,17 +52,12 @@ func TestGoBuild(t *testing.T) {
 	}
 }
 
+// The lines the builders produce are checked against the commands' own flag
+// definitions by the contract tests in cmd/release and cmd/deploy; the tests
+// here check the builders' validation.
+
 func TestImageArgs(t *testing.T) {
 	info := BuildInfo{SourceURL: "https://example.com/orders", Revision: "0123abc", Created: "2026-01-02T03:04:05Z"}
-	got, err := ImageArgs("release", "orders", map[string]string{"linux/arm64": "/b/arm64", "linux/amd64": "/b/amd64"}, info, "/layout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"release", "image", "--name", "orders", "--binary", "linux/amd64=/b/amd64", "--binary", "linux/arm64=/b/arm64",
-		"--source", "https://example.com/orders", "--revision", "0123abc", "--created", "2026-01-02T03:04:05Z", "--out", "/layout"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("ImageArgs = %q\nwant %q", got, want)
-	}
 	bad := []struct {
 		info    BuildInfo
 		wantErr string
@@ -85,22 +80,6 @@ func TestImageArgs(t *testing.T) {
 }
 
 func TestPublishArgs(t *testing.T) {
-	got, err := PublishArgs("release", PublishOptions{
-		Layout: "/layout", Repository: "myacr.azurecr.io/orders", Tags: []string{"0123abc", "latest", "0123abc"},
-		Signing: Signing{KeyFile: "/run/secrets/cosign.key"}, RefFile: "/out/ref",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"release", "publish", "--layout", "/layout", "--repository", "myacr.azurecr.io/orders",
-		"--tag", "0123abc", "--tag", "latest", "--key", "/run/secrets/cosign.key", "--ref-file", "/out/ref"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("PublishArgs = %q\nwant %q", got, want)
-	}
-	kms, err := PublishArgs("release", PublishOptions{Layout: "/l", Repository: "r.example:5000/o", Signing: Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, PlainHTTP: true})
-	if err != nil || !reflect.DeepEqual(kms[len(kms)-3:], []string{"--kms-key", "azurekms://v.vault.azure.net/k", "--plain-http"}) {
-		t.Fatalf("PublishArgs(kms) = %q, %v", kms, err)
-	}
 	bad := []struct {
 		o       PublishOptions
 		wantErr string
@@ -119,18 +98,6 @@ func TestPublishArgs(t *testing.T) {
 }
 
 func TestPromoteArgs(t *testing.T) {
-	got, err := PromoteArgs("release", PromoteOptions{
-		From: ref, To: "prodacr.azurecr.io/orders", SourcePublicKey: "/keys/src.pub", AcceptancePublicKey: "/keys/acc.pub",
-		Signing: Signing{KeyFile: "/run/secrets/prod.key"}, AllowUnaccepted: true, RecordFile: "/out/record.json", RefFile: "/out/ref",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"release", "promote", "--from", ref, "--to", "prodacr.azurecr.io/orders", "--source-public-key", "/keys/src.pub",
-		"--acceptance-public-key", "/keys/acc.pub", "--key", "/run/secrets/prod.key", "--allow-unaccepted", "--record-file", "/out/record.json", "--ref-file", "/out/ref"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("PromoteArgs = %q\nwant %q", got, want)
-	}
 	bad := []struct {
 		o       PromoteOptions
 		wantErr string
@@ -148,32 +115,12 @@ func TestPromoteArgs(t *testing.T) {
 }
 
 func TestAttestArgs(t *testing.T) {
-	got, err := AttestArgs("release", ref, "staging", Signing{KMSKey: "azurekms://v.vault.azure.net/k"}, "/r/acceptance.xml", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"release", "attest-acceptance", "--image", ref, "--environment", "staging", "--kms-key", "azurekms://v.vault.azure.net/k", "--junit", "/r/acceptance.xml"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("AttestArgs = %q\nwant %q", got, want)
-	}
 	if _, err := AttestArgs("release", ref, "QA env", Signing{KeyFile: "k"}, "", false); err == nil || !strings.Contains(err.Error(), "--environment") {
 		t.Fatalf("AttestArgs(QA env) error = %v", err)
 	}
 }
 
 func TestDeployArgs(t *testing.T) {
-	got, err := DeployArgs("deploy", DeployOptions{Kubeconfig: "/run/secrets/kubeconfig", Manifests: "/src/manifests", Environment: "production",
-		Image: ref, Namespace: "orders", Timeout: "90s", Rollback: true, SummaryFile: "/out/summary.txt",
-		Components: []string{"components/db-password-from-secret"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"deploy", "apply", "--kubeconfig", "/run/secrets/kubeconfig", "--manifests", "/src/manifests", "--environment", "production",
-		"--image", ref, "--timeout", "1m30s", "--rollback=true", "--namespace", "orders",
-		"--component", "components/db-password-from-secret", "--summary-file", "/out/summary.txt"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("DeployArgs = %q\nwant %q", got, want)
-	}
 	bad := []struct {
 		o       DeployOptions
 		wantErr string
@@ -195,5 +142,38 @@ func TestDeployArgs(t *testing.T) {
 	def, err := DeployArgs("deploy", DeployOptions{Environment: "staging", Image: ref})
 	if err != nil || !strings.Contains(strings.Join(def, " "), "--timeout 5m0s --rollback=false") {
 		t.Fatalf("DeployArgs defaults = %q, %v", def, err)
+	}
+}
+
+func TestProvenanceArgs(t *testing.T) {
+	pub, err := PublishArgs("release", PublishOptions{
+		Layout: "/l", Repository: "r.example/o", Signing: Signing{KeyFile: "/k"},
+		BuilderID: "https://dev.azure.com/o/p/_build?definitionId=1", SourceRevision: "abc", InvocationID: "42",
+		BuildParameters: []string{"GOFLAGS=-trimpath"}, BaseImages: []string{"r.example/base@sha256:" + strings.Repeat("a", 64)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"release", "publish", "--layout", "/l", "--repository", "r.example/o", "--key", "/k",
+		"--builder-id", "https://dev.azure.com/o/p/_build?definitionId=1", "--source-revision", "abc", "--invocation-id", "42",
+		"--build-parameter", "GOFLAGS=-trimpath", "--base-image", "r.example/base@sha256:" + strings.Repeat("a", 64)}
+	if !reflect.DeepEqual(pub, want) {
+		t.Fatalf("PublishArgs = %q\nwant %q", pub, want)
+	}
+	if _, err := PublishArgs("release", PublishOptions{Layout: "/l", Repository: "r.example/o", Signing: Signing{KeyFile: "/k"}, BuildParameters: []string{"novalue"}}); err == nil ||
+		!strings.Contains(err.Error(), `--build-parameter "novalue"`) {
+		t.Fatalf("bad build parameter: %v", err)
+	}
+	pro, err := PromoteArgs("release", PromoteOptions{
+		From: ref, To: "prodacr.azurecr.io/orders", SourcePublicKey: "/s.pub", Signing: Signing{KeyFile: "/p.key"},
+		ExpectBuilder: "b", ExpectSourceRevision: "abc", AllowNoSBOM: true, AllowNoProvenance: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"release", "promote", "--from", ref, "--to", "prodacr.azurecr.io/orders", "--source-public-key", "/s.pub", "--key", "/p.key",
+		"--expect-builder", "b", "--expect-source-revision", "abc", "--allow-no-sbom", "--allow-no-provenance"}
+	if !reflect.DeepEqual(pro, want) {
+		t.Fatalf("PromoteArgs = %q\nwant %q", pro, want)
 	}
 }

@@ -5,6 +5,12 @@
 //	deploy render --manifests DIR --environment staging|production --image REF@sha256:...
 //	deploy apply  --kubeconfig FILE --manifests DIR --environment staging|production --image REF@sha256:...
 //	              [--namespace NS] [--timeout 5m] [--rollback=true] [--summary-file FILE]
+//
+// Exit codes: 0 done (deployed, unchanged, validated); 1 failed (the
+// summary's outcome says failed or rolled-back); 2 bad usage; 128+N (130 on
+// SIGINT, 143 on SIGTERM) interrupted by signal N before deploy could tell
+// how the rollout ends: the summary's outcome is "interrupted" and its
+// "interrupted" object says where it stopped, what serves and what is left.
 package main
 
 import (
@@ -16,10 +22,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-aks/pipeline/internal/deploy"
@@ -27,7 +31,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -37,6 +41,8 @@ const usage = `usage:
   deploy render --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST [--namespace NS] [--component PATH]... [--out FILE]
   deploy apply  --kubeconfig FILE --manifests DIR --environment staging|production --image REGISTRY/REPO@sha256:DIGEST
                 [--namespace NS] [--component PATH]... [--timeout 5m] [--rollback=true] [--unschedulable-grace 0s] [--dry-run] [--summary-file FILE]
+                [--interrupt-grace 20s]
+exit codes: 0 done, 1 failed, 2 usage, 128+signal (130 SIGINT, 143 SIGTERM) interrupted
 `
 
 type multi []string
@@ -67,6 +73,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintln(stderr, "deploy:", err)
+		if errors.Is(err, deploy.ErrInterrupted) {
+			return interruptedCode(ctx)
+		}
 		var usageErr *usageError
 		if errors.As(err, &usageErr) {
 			fmt.Fprint(stderr, usage)
@@ -99,6 +108,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if afterParse != nil {
+		return afterParse(fs)
 	}
 	return nil
 }
@@ -133,6 +145,7 @@ func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	grace := fs.Duration("unschedulable-grace", 0, "how long pods may stay unschedulable before the rollout fails (raise it with a cluster autoscaler)")
 	dryRun := fs.Bool("dry-run", false, "only validate the rendered objects with a server-side dry run; change nothing")
 	summaryFile := fs.String("summary-file", "", "also write the summary as JSON to FILE")
+	interruptGrace := fs.Duration("interrupt-grace", deploy.DefaultInterruptGrace, "after SIGTERM/SIGINT, how long a rollback that is due may still run")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -142,7 +155,7 @@ func applyCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	sum, err := deploy.Run(ctx, deploy.Options{
 		Kubeconfig: *kubeconfig, Manifests: *manifests, Environment: *env, Image: *image,
 		Namespace: *namespace, Components: *components, Timeout: *timeout, Rollback: *rollback,
-		UnschedulableGrace: *grace, DryRunOnly: *dryRun, Logger: log,
+		UnschedulableGrace: *grace, DryRunOnly: *dryRun, Logger: log, InterruptGrace: *interruptGrace,
 	})
 	if sum != nil {
 		fmt.Fprint(stdout, sum.String())

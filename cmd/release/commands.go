@@ -19,6 +19,7 @@ import (
 	"github.com/go-aks/pipeline/internal/imagebuild"
 	"github.com/go-aks/pipeline/internal/imageref"
 	"github.com/go-aks/pipeline/internal/promote"
+	"github.com/go-aks/pipeline/internal/provenance"
 	"github.com/go-aks/pipeline/internal/publish"
 	"github.com/go-aks/pipeline/internal/regclient"
 	"github.com/go-aks/pipeline/internal/signing"
@@ -54,6 +55,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected argument %q (flags only)", fs.Name(), fs.Arg(0))
 	}
+	if afterParse != nil {
+		return afterParse(fs)
+	}
 	return nil
 }
 
@@ -63,6 +67,7 @@ type registryFlags struct {
 	retries        int
 	retryInitial   time.Duration
 	requestTimeout time.Duration
+	timeout        time.Duration
 }
 
 func (r *registryFlags) add(fs *flag.FlagSet) {
@@ -70,6 +75,15 @@ func (r *registryFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&r.retries, "retries", regclient.DefaultBackoff.Steps, "attempts per registry request on 5xx, timeouts and dropped connections (never on 401/403 or trust failures)")
 	fs.DurationVar(&r.retryInitial, "retry-initial", regclient.DefaultBackoff.Initial, "first backoff between attempts (doubles each time, at most 8s)")
 	fs.DurationVar(&r.requestTimeout, "request-timeout", 30*time.Second, "timeout for a registry's response headers and for connecting")
+	fs.DurationVar(&r.timeout, "timeout", 30*time.Minute, "overall time limit of the command; also bounds waiting for a registry's Retry-After on 429")
+}
+
+// withTimeout applies --timeout to ctx.
+func (r *registryFlags) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, r.timeout)
 }
 
 func (r *registryFlags) client(creds regclient.Credentials, hint string, counter *regclient.Counter) (*regclient.Client, error) {
@@ -270,12 +284,30 @@ func (e *env) publish(ctx context.Context, args []string) error {
 	refFile := fs.String("ref-file", "", "also write the digest reference to this file")
 	resultFile := fs.String("result-file", "", "write the JSON result (digest, tags, platforms, key identity) to this file")
 	skipSBOM := fs.Bool("skip-sbom", false, "do not attach the SBOM attestation")
+	skipProv := fs.Bool("skip-provenance", false, "do not attach the SLSA provenance attestation")
+	builderID := fs.String("builder-id", provenance.DefaultBuilderID, "SLSA provenance builder id: the build platform, e.g. the pipeline's URL")
+	srcRepo := fs.String("source-repository", "", "provenance source repository (default: the image's org.opencontainers.image.source)")
+	srcRev := fs.String("source-revision", "", "provenance source revision (default: the image's org.opencontainers.image.revision)")
+	invocation := fs.String("invocation-id", "", "provenance invocation id, e.g. the pipeline run's id or URL")
+	var params, bases multi
+	fs.Var(&params, "build-parameter", "provenance build parameter KEY=VALUE (repeatable)")
+	fs.Var(&bases, "base-image", "provenance material: base image REGISTRY/REPO@sha256:... (repeatable)")
 	var rf registryFlags
 	rf.add(fs)
 	var kf keyFlags
 	kf.add(fs, "signing key")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	ctx, cancel := rf.withTimeout(ctx)
+	defer cancel()
+	paramMap := map[string]string{}
+	for _, p := range params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--build-parameter %q: want KEY=VALUE", p)
+		}
+		paramMap[k] = v
 	}
 	if *layoutDir == "" {
 		return errors.New("--layout is required: the OCI layout directory written by `release image`")
@@ -298,11 +330,16 @@ func (e *env) publish(ctx context.Context, args []string) error {
 	}
 	res, err := publish.Publish(ctx, publish.Options{
 		Index: idx, Repository: r, Tags: tags, Registry: client, Signer: signer, SkipSBOM: *skipSBOM,
+		SkipProvenance: *skipProv,
+		Provenance: provenance.Inputs{
+			BuilderID: *builderID, SourceRepository: *srcRepo, SourceRevision: *srcRev,
+			Parameters: paramMap, BaseImages: bases, InvocationID: *invocation,
+		},
 	})
 	if err != nil {
 		return err
 	}
-	e.log.InfoContext(ctx, "published", "ref", res.Ref, "tags", res.Tags, "signed", res.Signed, "sbom", res.SBOMAttested, "key", res.SignerKey)
+	e.log.InfoContext(ctx, "published", "ref", res.Ref, "tags", res.Tags, "signed", res.Signed, "sbom", res.SBOMAttested, "provenance", res.ProvenanceAttested, "key", res.SignerKey)
 	if err := writeOut("--ref-file", *refFile, []byte(res.Ref+"\n")); err != nil {
 		return err
 	}
@@ -391,6 +428,10 @@ func (e *env) promote(ctx context.Context, args []string) error {
 	accPub := fs.String("acceptance-public-key", "", "public key of the acceptance record (default: --source-public-key)")
 	accEnv := fs.String("acceptance-environment", "staging", "environment the acceptance record must name (empty: any)")
 	allow := fs.Bool("allow-unaccepted", false, "promote without an acceptance record (break-glass; recorded)")
+	allowNoSBOM := fs.Bool("allow-no-sbom", false, "promote without a valid SBOM attestation signed with --source-public-key (recorded)")
+	allowNoProv := fs.Bool("allow-no-provenance", false, "promote without an SLSA provenance attestation signed with --source-public-key (recorded; not with --expect-*)")
+	expBuilder := fs.String("expect-builder", "", "refuse unless the provenance's builder id is this (empty: not checked)")
+	expRev := fs.String("expect-source-revision", "", "refuse unless the provenance's source revision is this, e.g. the commit being released (empty: not checked)")
 	recordFile := fs.String("record-file", "", "write the promotion record (JSON) to this file")
 	refFile := fs.String("ref-file", "", "also write the production reference to this file")
 	var tags multi
@@ -402,6 +443,8 @@ func (e *env) promote(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	ctx, cancel := rf.withTimeout(ctx)
+	defer cancel()
 	srcClient, err := e.client(&rf, envUser, envPass, nil)
 	if err != nil {
 		return err
@@ -438,6 +481,7 @@ func (e *env) promote(ctx context.Context, args []string) error {
 		From: src, To: dst, Source: srcClient, Target: dstClient,
 		SourceKey: srcKey, AcceptanceKey: accKey, AcceptanceEnvironment: *accEnv,
 		AllowUnaccepted: *allow, Signer: signer, Tags: tags,
+		AllowNoSBOM: *allowNoSBOM, AllowNoProvenance: *allowNoProv, ExpectBuilder: *expBuilder, ExpectSourceRevision: *expRev,
 	})
 	if err != nil {
 		return err
@@ -445,6 +489,9 @@ func (e *env) promote(ctx context.Context, args []string) error {
 	e.log.InfoContext(ctx, "promoted", "ref", rec.Destination, "alreadyPromoted", rec.AlreadyPromoted,
 		"signedForProduction", rec.SignedForProduction, "bytesSentToTarget", counter.BytesSent.Load(),
 		"blobUploads", counter.BlobUploads.Load(), "duration", time.Since(start).Round(time.Millisecond))
+	for _, d := range rec.Dropped {
+		e.log.WarnContext(ctx, "not promoted: attachment does not verify with a trusted key", "kind", d.Kind, "digest", d.Digest, "reason", d.Reason)
+	}
 	if rec.AllowedUnaccepted {
 		e.log.WarnContext(ctx, "promoted WITHOUT an acceptance record (--allow-unaccepted)", "ref", rec.Destination)
 	}
@@ -469,6 +516,7 @@ func (e *env) verify(ctx context.Context, args []string) error {
 	requireAcc := fs.Bool("require-acceptance", false, "also require a passing acceptance record")
 	accPub := fs.String("acceptance-public-key", "", "public key of the acceptance record (default: --public-key)")
 	accEnv := fs.String("acceptance-environment", "staging", "environment the acceptance record must name")
+	pubOut := fs.String("public-key-out", "", "after a successful verification, write the public key (PEM) to this file")
 	var rf registryFlags
 	rf.add(fs)
 	if err := parse(fs, args); err != nil {
@@ -495,6 +543,15 @@ func (e *env) verify(ctx context.Context, args []string) error {
 		return client.Explain(err, "verify", d.RegistryStr())
 	}
 	result := map[string]any{"image": d.String(), "key": key.Identity(), "verifiedSignatures": n}
+	if *pubOut != "" {
+		pem, err := key.PublicKeyPEM()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Clean(*pubOut), pem, 0o644); err != nil { //nolint:gosec // a public key, meant to be read
+			return fmt.Errorf("--public-key-out: %w", err)
+		}
+	}
 	if *requireAcc {
 		accKey := key
 		if *accPub != "" {

@@ -4,6 +4,7 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -315,12 +316,14 @@ func mustDeploy(ctx context.Context, t *testing.T, o deploy.Options, want deploy
 // TestDeployLifecycle runs the staging story in order: first deploy, no-op
 // re-deploy, upgrade, then failing upgrades that must each be detected,
 // explained and rolled back to the upgrade, with the service still serving.
+// Each step builds on the state the one before left: the chain stops at the
+// first failure.
 func TestDeployLifecycle(t *testing.T) {
 	ctx := context.Background()
 	first := mustDeploy(ctx, t, e.opts("staging", e.orders), deploy.Deployed)
 	e.checkRunning(ctx, t, "staging", first.Image)
 
-	t.Run("same digest is a no-op", func(t *testing.T) {
+	step(t, "same digest is a no-op", func(t *testing.T) {
 		before := e.state(ctx, t, "staging")
 		sum := mustDeploy(ctx, t, e.opts("staging", e.orders), deploy.Unchanged)
 		after := e.state(ctx, t, "staging")
@@ -333,7 +336,7 @@ func TestDeployLifecycle(t *testing.T) {
 	})
 
 	var good state
-	t.Run("upgrade", func(t *testing.T) {
+	step(t, "upgrade", func(t *testing.T) {
 		before := e.state(ctx, t, "staging")
 		sum := mustDeploy(ctx, t, e.opts("staging", e.ordersV2), deploy.Deployed)
 		good = e.checkRunning(ctx, t, "staging", e.ordersV2)
@@ -354,7 +357,7 @@ func TestDeployLifecycle(t *testing.T) {
 		{"requests no node can satisfy", e.ordersV2, []string{"components/test/huge-requests"}, []string{"unschedulable", "Insufficient cpu"}},
 	}
 	for _, tc := range failing {
-		t.Run("rolled back: "+tc.name, func(t *testing.T) {
+		step(t, "rolled back: "+tc.name, func(t *testing.T) {
 			o := e.opts("staging", tc.image, tc.components...)
 			sum, err := deploy.Run(ctx, o)
 			if err == nil {
@@ -383,7 +386,7 @@ func TestDeployLifecycle(t *testing.T) {
 		})
 	}
 
-	t.Run("failed revision left in place, next failure rolls back to the last serving one", func(t *testing.T) {
+	step(t, "failed revision left in place, next failure rolls back to the last serving one", func(t *testing.T) {
 		o := e.opts("staging", e.crash)
 		o.Rollback = false
 		sum, err := deploy.Run(ctx, o)
@@ -401,7 +404,7 @@ func TestDeployLifecycle(t *testing.T) {
 		mustDeploy(ctx, t, e.opts("staging", e.ordersV2), deploy.Unchanged)
 	})
 
-	t.Run("invalid manifest refused before any change", func(t *testing.T) {
+	step(t, "invalid manifest refused before any change", func(t *testing.T) {
 		before := e.state(ctx, t, "staging")
 		svcBefore, err := e.admin.CoreV1().Services("staging").Get(ctx, "orders", metav1.GetOptions{})
 		if err != nil {
@@ -444,7 +447,7 @@ func TestDeployRefusesBadInput(t *testing.T) {
 		{"tag instead of digest", func(o *deploy.Options) { o.Image = e.c.Registry.Host + "/orders:latest" }, []string{"--image", "not pinned to a digest"}},
 		{"wrong credentials", func(o *deploy.Options) { o.Kubeconfig = writeKC("wrong", e.c.Server, token) }, []string{"refused the credentials", "401 Unauthorized", "--kubeconfig"}},
 		{"unreachable server", func(o *deploy.Options) { o.Kubeconfig = writeKC("unreachable", "https://"+e.c.NodeIP+":1", token) }, []string{"cannot reach the Kubernetes API server", "connection refused"}},
-		{"namespace outside the kubeconfig's rights", func(o *deploy.Options) { o.Namespace = "production" }, []string{"forbidden"}},
+		{"namespace outside the kubeconfig's rights", func(o *deploy.Options) { o.Namespace = "production" }, []string{"lack", "permission(s) deploy needs", "in namespace production", "nothing was changed"}},
 		{"missing kubeconfig", func(o *deploy.Options) { o.Kubeconfig = filepath.Join(dir, "nope") }, []string{"--kubeconfig", "cannot read"}},
 	}
 	for _, tc := range tests {
@@ -462,8 +465,8 @@ func TestDeployRefusesBadInput(t *testing.T) {
 					t.Errorf("error lacks %q", w)
 				}
 			}
-			if strings.Contains(err.Error(), token) {
-				t.Errorf("error carries the token")
+			if l := deploy.Leaks(err.Error(), token); len(l) > 0 {
+				t.Errorf("error carries the token: %v", l)
 			}
 		})
 	}
@@ -473,8 +476,13 @@ func TestDeployRefusesBadInput(t *testing.T) {
 // Secrets Store CSI driver: the real overlay is validated by a server-side
 // dry run (after installing the SecretProviderClass CRD), and pods run with
 // the component that takes the password from a Kubernetes Secret instead.
+//
+// It starts from, and leaves, a cluster without the CRD and the production
+// Deployment, so it does not depend on what ran before (-count=2, -shuffle).
 func TestProduction(t *testing.T) {
 	ctx := context.Background()
+	resetProduction(ctx, t)
+	t.Cleanup(func() { resetProduction(context.WithoutCancel(ctx), t) })
 	o := e.opts("production", e.orders)
 	o.DryRunOnly = true
 	_, err := deploy.Run(ctx, o)
@@ -530,15 +538,23 @@ func installCRD(ctx context.Context, t *testing.T) {
 // where it must fail.
 func TestAcceptanceSuite(t *testing.T) {
 	ctx := context.Background()
-	if _, err := e.admin.AppsV1().Deployments("staging").Get(ctx, "orders", metav1.GetOptions{}); err != nil {
-		mustDeploy(ctx, t, e.opts("staging", e.orders), deploy.Deployed)
+	// Whatever another test left in staging (a failed revision kept with
+	// rollback off, say), acceptance runs against a serving good image.
+	sum, err := deploy.Run(ctx, e.opts("staging", e.ordersV2))
+	if err != nil || (sum.Outcome != deploy.Deployed && sum.Outcome != deploy.Unchanged) {
+		t.Fatalf("deploy the good image to staging: outcome %v, err %v", sum, err)
 	}
+	e.checkRunning(ctx, t, "staging", e.ordersV2)
 	t.Run("passes against staging", func(t *testing.T) {
-		out, err := runAcceptance(ctx, e.serviceURL(ctx, t, "staging"))
+		res, err := runAcceptance(ctx, e.serviceURL(ctx, t, "staging"))
 		if err != nil {
-			t.Fatalf("acceptance suite failed against staging: %v\n%s", err, out)
+			t.Fatal(err)
 		}
-		t.Logf("acceptance suite passed against staging:\n%s", out)
+		if res.action != "pass" || len(res.failed()) > 0 || len(res.passed()) < len(acceptanceTests) {
+			t.Fatalf("acceptance suite against staging: package %s, passed %v, failed %v; want all of %v to pass\n%s",
+				res.action, res.passed(), res.failed(), acceptanceTests, res.output)
+		}
+		t.Logf("acceptance suite passed against staging: %v", res.passed())
 	})
 	t.Run("fails against a broken deployment", func(t *testing.T) {
 		o := deploy.Options{Kubeconfig: e.c.AdminKubeconfig, Manifests: e.manifests, Environment: "staging", Namespace: "broken",
@@ -546,20 +562,85 @@ func TestAcceptanceSuite(t *testing.T) {
 		if _, err := deploy.Run(ctx, o); err == nil {
 			t.Fatal("deploying the crashing image succeeded")
 		}
-		out, err := runAcceptance(ctx, e.serviceURL(ctx, t, "broken"))
-		if err == nil {
-			t.Fatalf("acceptance suite passed against a broken deployment:\n%s", out)
+		baseURL := e.serviceURL(ctx, t, "broken")
+		res, err := runAcceptance(ctx, baseURL)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Logf("acceptance failed as it must: %v", err)
+		// It must fail for the right reason: the suite compiled and ran,
+		// and its first check got no HTTP answer at all from this very
+		// Service (no pod of the crashing image is ready: the request is
+		// refused or times out), not a build error, another URL or a
+		// wrong status.
+		const check = "TestHealthAndReadiness"
+		out := res.tests[check]
+		if res.action != "fail" || res.results[check] != "fail" ||
+			!strings.Contains(out, `GET /healthz: Get "`+baseURL+`/healthz": `) {
+			t.Fatalf("acceptance against the broken deployment: package %s, %s %s with output %q; want %s to get no answer from %s/healthz\n%s",
+				res.action, check, res.results[check], out, check, baseURL, res.output)
+		}
+		t.Logf("acceptance failed as it must: %s: %s", check, strings.TrimSpace(out))
 	})
 }
 
-func runAcceptance(ctx context.Context, baseURL string) (string, error) {
+// acceptanceTests are the suite's top-level tests (app/acceptance).
+var acceptanceTests = []string{"TestHealthAndReadiness", "TestMetricsExposed", "TestCreateAndGetOrder",
+	"TestListOwnOrdersInPages", "TestConcurrentCreates", "TestRejectsBadInput"}
+
+// acceptanceRun is the outcome of one run of the acceptance suite, read from
+// go test -json: the package's action (pass, fail; empty when it did not
+// get that far, e.g. a build failure), each test's action and output.
+type acceptanceRun struct {
+	action  string
+	results map[string]string
+	tests   map[string]string
+	output  string
+}
+
+func (r acceptanceRun) with(action string) []string {
+	var out []string
+	for _, name := range acceptanceTests {
+		if r.results[name] == action {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func (r acceptanceRun) passed() []string { return r.with("pass") }
+func (r acceptanceRun) failed() []string { return r.with("fail") }
+
+// runAcceptance runs the acceptance suite against baseURL. An error means
+// the run itself could not be read (not that the suite failed).
+func runAcceptance(ctx context.Context, baseURL string) (acceptanceRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-v", "-tags", "acceptance", "./acceptance")
+	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-v", "-tags", "acceptance", "./acceptance")
 	cmd.Dir = filepath.Join(e.root, "app") // the service's own Go module
 	cmd.Env = append(os.Environ(), "BASE_URL="+baseURL)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, _ := cmd.Output() // a failing suite exits non-zero: the events say why
+	res := acceptanceRun{results: map[string]string{}, tests: map[string]string{}}
+	var all strings.Builder
+	dec := json.NewDecoder(strings.NewReader(string(stdout)))
+	for dec.More() {
+		var ev struct {
+			Action, Test, Output string
+		}
+		if err := dec.Decode(&ev); err != nil {
+			return res, fmt.Errorf("read go test -json output: %w\nstderr:\n%s", err, stderr.String())
+		}
+		all.WriteString(ev.Output)
+		switch {
+		case ev.Test == "" && (ev.Action == "pass" || ev.Action == "fail"):
+			res.action = ev.Action
+		case ev.Test != "" && ev.Action == "output":
+			res.tests[ev.Test] += ev.Output
+		case ev.Test != "" && (ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip"):
+			res.results[ev.Test] = ev.Action
+		}
+	}
+	res.output = all.String() + stderr.String()
+	return res, nil
 }

@@ -79,6 +79,9 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger receives progress; default slog.Default().
 	Logger *slog.Logger
+	// InterruptGrace is how long a rollback that is due may still run once
+	// ctx is cancelled (default DefaultInterruptGrace).
+	InterruptGrace time.Duration
 }
 
 // Summary is what a deploy did.
@@ -94,6 +97,8 @@ type Summary struct {
 	// FailureDetectedAfter is the time from apply to the failure verdict.
 	FailureDetectedAfter Duration `json:"failureDetectedAfter,omitempty"`
 	Reasons              []string `json:"reasons,omitempty"`
+	// Interrupted is set when the outcome is Interrupted.
+	Interrupted *Interruption `json:"interrupted,omitempty"`
 }
 
 // Duration marshals as a Go duration string (rounded to the millisecond),
@@ -138,6 +143,9 @@ func (s *Summary) String() string {
 	if s.FailureDetectedAfter > 0 {
 		fmt.Fprintf(&b, "  failure detected %s after apply\n", time.Duration(s.FailureDetectedAfter).Round(time.Millisecond))
 	}
+	if s.Interrupted != nil {
+		writeInterruption(&b, s.Interrupted)
+	}
 	for _, r := range s.Reasons {
 		fmt.Fprintf(&b, "  - %s\n", r)
 	}
@@ -148,7 +156,12 @@ func (s *Summary) String() string {
 type Error struct {
 	Summary *Summary
 	Msg     string
+	// Err is what the failure is (ErrInterrupted), if anything specific.
+	Err error
 }
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if len(e.Summary.Reasons) == 0 {
@@ -165,6 +178,16 @@ type deployer struct {
 	rm    meta.RESTMapper
 	red   *redactor
 	start time.Time
+
+	// What happened so far, for an interruption's report.
+	stage           string
+	objs            []*unstructured.Unstructured
+	applied         []string // Kind/name applied for real
+	changed         bool
+	rollbackPatched bool
+	rolledBack      bool
+	rollbackNote    string
+	failed          bool // the rollout was judged failed
 }
 
 // Run renders, validates, applies and watches one environment.
@@ -176,6 +199,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 500 * time.Millisecond
 	}
+	if opts.InterruptGrace <= 0 {
+		opts.InterruptGrace = DefaultInterruptGrace
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -183,6 +209,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	// Everything about the input is checked before the cluster is contacted.
 	res, err := render.Render(ctx, render.Options{Dir: opts.Manifests, Environment: opts.Environment, Image: opts.Image, Namespace: opts.Namespace, Components: opts.Components})
 	if err != nil {
+		if ctx.Err() != nil {
+			sum := &Summary{Environment: opts.Environment, Namespace: opts.Namespace, Image: opts.Image, Duration: Duration(time.Since(start))}
+			return sum, interruptedBefore(ctx, sum, StageRender)
+		}
 		return nil, err
 	}
 	dep, err := theDeployment(res.Objects)
@@ -196,15 +226,29 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	d, err := newDeployer(ctx, rc, red, opts, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			err = interruptedBefore(ctx, sum, StageConnect)
+			sum.Duration = Duration(time.Since(start))
+			return sum, err
+		}
 		return nil, err
 	}
 	d.start = start
+	d.objs = res.Objects
 	err = d.run(ctx, res, dep, sum)
+	if ctx.Err() != nil {
+		err = d.interrupted(ctx, sum)
+	}
 	sum.Duration = Duration(time.Since(start))
 	if err != nil {
 		var de *Error
+		var pe *PermissionError
 		if errors.As(err, &de) {
 			return sum, err
+		}
+		if errors.As(err, &pe) {
+			sum.Outcome = Failed
+			return sum, pe
 		}
 		sum.Outcome = Failed
 		return sum, errors.New(red.clean(err.Error()))
@@ -224,12 +268,21 @@ func newDeployer(ctx context.Context, rc *rest.Config, red *redactor, opts Optio
 	// Reach the API server first, with a short bound, for a clear error.
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Raw(); err != nil {
+	// Result.Error, not Raw: it reads the server's Status message.
+	if err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error(); err != nil {
+		host := redactURL(rc.Host)
 		if apierrors.IsUnauthorized(err) {
-			return nil, fmt.Errorf("the Kubernetes API server %s refused the credentials in --kubeconfig %s (401 Unauthorized): fetch fresh credentials (az aks get-credentials; with Entra ID, kubelogin convert-kubeconfig and a valid login)", rc.Host, opts.Kubeconfig)
+			return nil, fmt.Errorf("the Kubernetes API server %s refused the credentials in --kubeconfig %s (401 Unauthorized): fetch fresh credentials (az aks get-credentials; with Entra ID, kubelogin convert-kubeconfig and a valid login)", host, opts.Kubeconfig)
+		}
+		if rc.ExecProvider != nil && strings.Contains(err.Error(), "getting credentials:") {
+			return nil, fmt.Errorf("--kubeconfig %s: the exec credential plugin %q failed, so no request reached the API server %s: %s (log in again, or use a kubeconfig that needs no plugin: kubelogin convert-kubeconfig -l azurecli|workloadidentity|spn)",
+				opts.Kubeconfig, rc.ExecProvider.Command, host, red.clean(err.Error()))
+		}
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("the Kubernetes API server %s refused the request of --kubeconfig %s: %s", host, opts.Kubeconfig, red.clean(explainAPIError(err)))
 		}
 		return nil, fmt.Errorf("cannot reach the Kubernetes API server %s with --kubeconfig %s: %s (check the file, the network path to the cluster and, for AKS with Entra ID, that kubelogin is installed and logged in)",
-			rc.Host, opts.Kubeconfig, red.clean(explainAPIError(err)))
+			host, opts.Kubeconfig, red.clean(explainAPIError(err)))
 	}
 	groups, err := restmapper.GetAPIGroupResources(cs.Discovery())
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
@@ -243,7 +296,12 @@ func explainAPIError(err error) string {
 	case apierrors.IsUnauthorized(err):
 		return "401 Unauthorized: the credentials in the kubeconfig were refused"
 	case apierrors.IsForbidden(err):
-		return "403 Forbidden: " + err.Error()
+		// The server's own message (who may not do what), from its Status.
+		msg := err.Error()
+		if st, ok := err.(apierrors.APIStatus); ok && st.Status().Message != "" {
+			msg = st.Status().Message
+		}
+		return "403 Forbidden: " + msg
 	}
 	return err.Error()
 }
@@ -271,6 +329,12 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	ns, name := depObj.GetNamespace(), depObj.GetName()
 	deps := d.cs.AppsV1().Deployments(ns)
 
+	// 0. Every permission the whole deploy needs, before changing anything.
+	d.stage = StagePreflight
+	if err := d.preflight(ctx, d.needs(res.Objects, ns)); err != nil {
+		return err
+	}
+	d.stage = StageRead
 	live, err := deps.Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -290,6 +354,7 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	}
 
 	// 1. Validate every object against the cluster; change nothing.
+	d.stage = StageDryRun
 	dry, err := d.applyAll(ctx, res.Objects, true)
 	if err != nil {
 		return fmt.Errorf("server-side dry run refused the manifests, nothing was changed: %w", err)
@@ -304,6 +369,7 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	if live != nil {
 		dryGen := dry[key(depObj)].GetGeneration()
 		if done, _ := rolloutComplete(live); done && dryGen == live.Generation && sum.PreviousImage == res.Image {
+			d.stage = StageApply
 			if _, err := d.applyAll(ctx, res.Objects, false); err != nil {
 				return fmt.Errorf("apply: %w", err)
 			}
@@ -315,6 +381,7 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	}
 
 	// 3. Apply for real.
+	d.stage = StageApply
 	if _, err := d.applyAll(ctx, res.Objects, false); err != nil {
 		return fmt.Errorf("apply (after a successful dry run): %w", err)
 	}
@@ -322,7 +389,12 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	d.log.InfoContext(ctx, "applied; watching the rollout", "deployment", ns+"/"+name, "image", res.Image, "timeout", d.opts.Timeout)
 
 	// 4. Watch.
+	d.stage = StageWatch
 	rev, reasons, err := d.watch(ctx, ns, name, d.opts.Timeout)
+	if err != nil && ctx.Err() != nil && !isVerdict(err) {
+		// Stopped before the rollout could be judged: not a failure.
+		return ErrInterrupted
+	}
 	if err == nil {
 		sum.Outcome = Deployed
 		sum.Revision = rev
@@ -330,28 +402,43 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 		// still draining behind the Service. Wait for them, so that once
 		// deploy returns every request reaches the new image (what the
 		// acceptance stage that follows relies on).
+		d.stage = StageDrain
 		sum.Reasons = d.drainOld(ctx, ns, name, d.opts.Timeout-time.Since(applied))
 		return nil
 	}
 	sum.FailureDetectedAfter = Duration(time.Since(applied))
 	sum.Reasons = reasons
 	sum.Outcome = Failed
+	d.failed = true
 	d.log.ErrorContext(ctx, "rollout failed", "deployment", ns+"/"+name, "after", time.Since(applied).Round(time.Millisecond), "reasons", len(reasons))
 
 	// 5. Roll back.
 	if !d.opts.Rollback {
+		d.rollbackNote = "disabled (--rollback=false)"
 		sum.Reasons = append(sum.Reasons, "rollback disabled (--rollback=false): the failed revision stays in place")
 		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed: %v", name, res.Image, err)}
 	}
 	if prevRS == nil {
+		d.rollbackNote = "no previous revision (first deploy)"
 		sum.Reasons = append(sum.Reasons, "no previous revision to roll back to (first deploy)")
 		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed: %v", name, res.Image, err)}
 	}
-	rbRev, rbErr := d.rollback(ctx, ns, name, prevRS)
+	// The rollback is due: it gets a grace period of its own if deploy is
+	// interrupted meanwhile.
+	d.stage = StageRollback
+	rctx, cancel := graceContext(ctx, d.opts.InterruptGrace)
+	defer cancel()
+	rbRev, rbErr := d.rollback(rctx, ns, name, prevRS)
+	if rbErr != nil && rctx.Err() != nil {
+		// The grace period ran out: the rollback did not fail, deploy
+		// stopped before it could tell.
+		return ErrInterrupted
+	}
 	if rbErr != nil {
 		sum.Reasons = append(sum.Reasons, "rollback failed: "+d.red.clean(rbErr.Error()))
 		return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed and so did the rollback", name, res.Image)}
 	}
+	d.rolledBack = true
 	sum.Outcome = RolledBack
 	sum.Revision = rbRev
 	return &Error{Summary: sum, Msg: fmt.Sprintf("rollout of %s to %s failed (%v); rolled back to %s (revision %s)", name, res.Image, err, sum.PreviousImage, rbRev)}
@@ -394,6 +481,10 @@ func (d *deployer) applyAll(ctx context.Context, objs []*unstructured.Unstructur
 			continue
 		}
 		out[key(o)] = got
+		if !dryRun {
+			d.changed = true
+			d.applied = append(d.applied, o.GetKind()+"/"+o.GetName())
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.New(strings.Join(errs, "; "))
@@ -411,6 +502,9 @@ func (d *deployer) watch(ctx context.Context, ns, name string, timeout time.Dura
 	for {
 		dep, err := d.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return "", nil, ctx.Err()
+			}
 			if ctx.Err() != nil {
 				return "", d.finalReasons(context.WithoutCancel(ctx), ns, dep, lastWaiting), fmt.Errorf("not complete after %s: %s", timeout, lastState)
 			}
@@ -429,7 +523,7 @@ func (d *deployer) watch(ctx context.Context, ns, name string, timeout time.Dura
 			// Conditions left by an earlier failed revision do not count.
 			if rs != nil {
 				if fatal := judgeDeployment(dep, rs.Name); len(fatal) > 0 {
-					return "", d.finalReasons(ctx, ns, dep, fatal), errors.New(firstLine(fatal))
+					return "", d.finalReasons(ctx, ns, dep, fatal), verdict(firstLine(fatal))
 				}
 			}
 			pods, err := d.newPods(ctx, dep)
@@ -444,12 +538,15 @@ func (d *deployer) watch(ctx context.Context, ns, name string, timeout time.Dura
 				waiting = append(waiting, v.Waiting...)
 			}
 			if len(fatal) > 0 {
-				return "", d.finalReasons(ctx, ns, dep, fatal), errors.New(firstLine(fatal))
+				return "", d.finalReasons(ctx, ns, dep, fatal), verdict(firstLine(fatal))
 			}
 			lastWaiting = waiting
 		}
 		select {
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return "", nil, ctx.Err()
+			}
 			return "", d.finalReasons(context.WithoutCancel(ctx), ns, dep, lastWaiting), fmt.Errorf("not complete after %s: %s", timeout, lastState)
 		case <-time.After(d.opts.PollInterval):
 		}
@@ -470,15 +567,17 @@ func (d *deployer) finalReasons(ctx context.Context, ns string, dep *appsv1.Depl
 	if dep == nil {
 		return out
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	// A verdict is explained even when deploy is being interrupted.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	names := map[string]bool{dep.Name: true}
+	in := involved{}
+	in.add("Deployment", dep.UID)
 	if rs, err := d.currentReplicaSet(ctx, dep); err == nil && rs != nil {
-		names[rs.Name] = true
+		in.add("ReplicaSet", rs.UID)
 	}
 	if pods, err := d.newPods(ctx, dep); err == nil {
 		for _, p := range pods {
-			names[p.Name] = true
+			in.add("Pod", p.UID)
 			if p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 0 && len(verdict) == 0 {
 				out = append(out, fmt.Sprintf("pod %s pending", p.Name))
 			}
@@ -488,13 +587,7 @@ func (d *deployer) finalReasons(ctx context.Context, ns string, dep *appsv1.Depl
 	if err != nil {
 		return append(out, "events unavailable: "+explainAPIError(err))
 	}
-	var mine []corev1.Event
-	for _, e := range evs.Items {
-		if names[e.InvolvedObject.Name] {
-			mine = append(mine, e)
-		}
-	}
-	return append(out, eventLines(mine, 12)...)
+	return append(out, eventLines(eventsOf(evs.Items, in), 12)...)
 }
 
 // drainOld waits, at most limit, until no pod of an earlier revision of the
@@ -651,6 +744,7 @@ func (d *deployer) rollback(ctx context.Context, ns, name string, prev *appsv1.R
 	if _, err := d.cs.AppsV1().Deployments(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: FieldManager + "-rollback"}); err != nil {
 		return "", fmt.Errorf("restore the previous pod template of %s: %s", name, explainAPIError(err))
 	}
+	d.rollbackPatched, d.changed = true, true
 	d.log.InfoContext(ctx, "rolling back", "deployment", ns+"/"+name, "to", imageOf(&prev.Spec.Template), "revision", prev.Annotations["deployment.kubernetes.io/revision"])
 	timeout := d.opts.Timeout
 	if timeout < 2*time.Minute {

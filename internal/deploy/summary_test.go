@@ -29,6 +29,13 @@ func TestSummaryJSONRoundTrip(t *testing.T) {
 				Reasons: []string{"pod orders-x: exit code 1", "Back-off restarting failed container"}},
 		},
 		{
+			name: "interrupted during the watch",
+			in: Summary{Environment: "staging", Namespace: "staging", Deployment: "orders", Image: "r.example/orders@sha256:bb", Outcome: Interrupted,
+				Interrupted: &Interruption{Stage: StageWatch, Cause: "received SIGTERM", Changed: true, TargetRevision: "4", TargetImage: "r.example/orders@sha256:bb",
+					Rollout: "in progress: 0 of 1 updated replicas available", Serving: []ServingRevision{{Revision: "3", Image: "r.example/orders@sha256:aa", AvailablePods: 2}},
+					Rollback: RollbackNotDue, Left: []string{"run deploy again"}}},
+		},
+		{
 			name: "zero durations",
 			in:   Summary{Environment: "staging", Outcome: Validated},
 		},

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -75,7 +74,7 @@ type Options struct {
 // modification time) on an empty base.
 func Index(ctx context.Context, bins []Binary, opts Options) (v1.ImageIndex, error) {
 	if len(bins) == 0 {
-		return nil, errors.New("imagebuild: no binaries given (pass at least one platform=path)")
+		return nil, fmt.Errorf("imagebuild: %w", ErrNoBinaries)
 	}
 	created := opts.Created.UTC().Truncate(time.Second)
 	if opts.Created.IsZero() {
@@ -101,11 +100,11 @@ func Index(ctx context.Context, bins []Binary, opts Options) (v1.ImageIndex, err
 			return nil, fmt.Errorf("imagebuild: %w", err)
 		}
 		if b.Platform.OS == "" || b.Platform.Architecture == "" {
-			return nil, fmt.Errorf("imagebuild: binary %s: platform needs an OS and an architecture (for example linux/amd64)", b.Path)
+			return nil, fmt.Errorf("imagebuild: binary %s: %w", b.Path, ErrIncompletePlatform)
 		}
 		key := b.Platform.String()
 		if seen[key] {
-			return nil, fmt.Errorf("imagebuild: platform %s given twice (one binary per platform)", key)
+			return nil, fmt.Errorf("imagebuild: %s: %w", key, ErrDuplicatePlatform)
 		}
 		seen[key] = true
 		img, err := image(b, opts, labels, created)
@@ -138,7 +137,7 @@ func image(b Binary, opts Options, labels map[string]string, created time.Time) 
 		name = filepath.Base(b.Path)
 	}
 	if name == "" || name == "." || name == "/" || strings.ContainsAny(name, "/\\") {
-		return nil, fmt.Errorf("imagebuild: binary %s: invalid file name %q", b.Path, name)
+		return nil, fmt.Errorf("imagebuild: binary %s: %w %q", b.Path, ErrInvalidName, name)
 	}
 	data, err := os.ReadFile(filepath.Clean(b.Path))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,19 +42,19 @@ func TestIndexRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name string
 		bins []Binary
+		want error
 	}{
-		{"no binaries", nil},
-		{"no architecture", []Binary{{Platform: v1.Platform{OS: "linux"}, Path: bin}}},
-		{"duplicate platform", []Binary{{Platform: plat("linux/amd64"), Path: bin}, {Platform: plat("linux/amd64"), Path: bin}}},
-		{"missing file", []Binary{{Platform: plat("linux/amd64"), Path: filepath.Join(dir, "absent")}}},
-		{"bad name", []Binary{{Platform: plat("linux/amd64"), Path: bin, Name: "a/b"}}},
+		{"no binaries", nil, ErrNoBinaries},
+		{"no architecture", []Binary{{Platform: v1.Platform{OS: "linux"}, Path: bin}}, ErrIncompletePlatform},
+		{"duplicate platform", []Binary{{Platform: plat("linux/amd64"), Path: bin}, {Platform: plat("linux/amd64"), Path: bin}}, ErrDuplicatePlatform},
+		{"missing file", []Binary{{Platform: plat("linux/amd64"), Path: filepath.Join(dir, "absent")}}, fs.ErrNotExist},
+		{"bad name", []Binary{{Platform: plat("linux/amd64"), Path: bin, Name: "a/b"}}, ErrInvalidName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Index(t.Context(), tt.bins, Options{Created: created}); err == nil {
-				t.Fatal("Index succeeded; want an error")
-			} else {
-				t.Log(err)
+			_, err := Index(t.Context(), tt.bins, Options{Created: created})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Index() error = %v, want errors.Is %v", err, tt.want)
 			}
 		})
 	}

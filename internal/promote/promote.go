@@ -1,26 +1,32 @@
 // Package promote copies a signed, accepted image by digest from the
 // non-production registry to the production registry: every platform
-// manifest, the index, its blobs and its cosign signatures and attestations,
-// so the production digest is the non-production digest. It verifies trust
-// before writing anything, signs for production, and verifies the result at
-// the destination. Promoting an already promoted digest writes nothing and
-// transfers no layer data.
+// manifest, the index and its blobs, so the production digest is the
+// non-production digest, together with only those signatures and
+// attestations that verify with a trusted key (the rest is dropped and
+// reported). It verifies trust before writing anything (signature,
+// acceptance record, SBOM, SLSA provenance), signs for production, verifies
+// the result at the destination and only then sets production tags.
+// Promoting an already promoted digest writes nothing and transfers no
+// layer data.
 package promote
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci"
-	ocimutate "github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	ggcrstatic "github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/go-aks/pipeline/internal/acceptance"
+	"github.com/go-aks/pipeline/internal/provenance"
 	"github.com/go-aks/pipeline/internal/regclient"
 	"github.com/go-aks/pipeline/internal/signing"
 )
@@ -43,8 +49,18 @@ type Options struct {
 	AllowUnaccepted bool
 	// Signer is the production key.
 	Signer *signing.Signer
-	// Tags to set in the production repository (optional).
+	// Tags to set in the production repository (optional); they are set
+	// last, once the image is complete, signed and verified there.
 	Tags []string
+	// AllowNoSBOM promotes an image without a valid SBOM attestation signed
+	// with SourceKey (recorded).
+	AllowNoSBOM bool
+	// AllowNoProvenance promotes an image without an SLSA provenance
+	// attestation signed with SourceKey (recorded).
+	AllowNoProvenance bool
+	// ExpectBuilder and ExpectSourceRevision, when set, must be the
+	// provenance's builder id and source revision.
+	ExpectBuilder, ExpectSourceRevision string
 	// Now returns the record's time; default time.Now.
 	Now func() time.Time
 }
@@ -68,12 +84,37 @@ type Record struct {
 	AlreadyPromoted bool `json:"alreadyPromoted"`
 	// SignedForProduction is false when a production signature was already
 	// there.
-	SignedForProduction bool      `json:"signedForProduction"`
-	Time                time.Time `json:"time"`
+	SignedForProduction bool `json:"signedForProduction"`
+	// SBOM is true when a valid SPDX SBOM attestation signed with the source
+	// key was verified and promoted; AllowedNoSBOM when promoted without.
+	SBOM          bool `json:"sbom"`
+	AllowedNoSBOM bool `json:"allowedNoSbom,omitempty"`
+	// Provenance is the verified SLSA provenance promoted with the image.
+	Provenance          *provenance.Summary `json:"provenance,omitempty"`
+	AllowedNoProvenance bool                `json:"allowedNoProvenance,omitempty"`
+	// Dropped lists attachments of the source that were not promoted
+	// because they do not verify with a trusted key.
+	Dropped []Dropped `json:"dropped,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// Dropped is an attachment left behind, and why.
+type Dropped struct {
+	Kind   string `json:"kind"` // "signature" or "attestation"
+	Digest string `json:"digest"`
+	Reason string `json:"reason"`
 }
 
 // Promote runs the promotion. On a trust failure (errors.Is(err,
 // signing.ErrUntrusted)) nothing was written to the destination.
+//
+// Order of work: the source (index, signatures, attestations) and the
+// destination's state are read in parallel; trust is decided from the
+// source alone; then the image is copied (only what the destination lacks)
+// while the attachments' blobs are uploaded, then the attestation and
+// signature manifests are written, checked as the destination serves them,
+// and only then are production tags set. A re-run after a failure at any
+// step completes the promotion.
 func Promote(ctx context.Context, o Options) (Record, error) {
 	if o.Source == nil || o.Target == nil || o.SourceKey == nil || o.Signer == nil {
 		return Record{}, errors.New("promote: Source, Target, SourceKey and Signer are required")
@@ -90,14 +131,17 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	srcReg := src.RegistryStr()
 	dstReg := o.To.RegistryStr()
 	dst := o.To.Digest(src.DigestStr())
-	srcOpts := o.Source.Remote(ctx)
-	dstOpts := o.Target.Remote(ctx)
-	srcRO := signing.RegistryOptions{Remote: srcOpts, Name: o.Source.NameOptions()}
-	dstRO := signing.RegistryOptions{Remote: dstOpts, Name: o.Target.NameOptions()}
-
+	h, err := v1.NewHash(src.DigestStr())
+	if err != nil {
+		return Record{}, fmt.Errorf("promote: --from digest: %w", err)
+	}
 	rec := Record{
 		Source: src.String(), Destination: dst.String(), Digest: src.DigestStr(),
 		SourceKey: o.SourceKey.Identity(), ProductionKey: o.Signer.Identity(), Tags: o.Tags,
+		AllowedUnaccepted: o.AllowUnaccepted,
+	}
+	if !o.AllowUnaccepted {
+		rec.AcceptanceKey = accKey.Identity()
 	}
 	var tags []name.Tag
 	for _, t := range o.Tags {
@@ -107,123 +151,333 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 		}
 		tags = append(tags, tag)
 	}
-
-	// 1. The reference must resolve; the registry's answer is checked
-	//    against the digest by go-containerregistry.
-	desc, err := remote.Get(src, srcOpts...)
+	srcPuller, err := remote.NewPuller(o.Source.Remote(ctx)...)
 	if err != nil {
-		return Record{}, o.Source.Explain(err, "promote: resolve "+src.String(), srcReg)
+		return Record{}, fmt.Errorf("promote: %w", err)
+	}
+	dstPuller, err := remote.NewPuller(o.Target.Remote(ctx)...)
+	if err != nil {
+		return Record{}, fmt.Errorf("promote: %w", err)
+	}
+	srcR := append(o.Source.Remote(ctx), remote.Reuse(srcPuller))
+	dstR := append(o.Target.Remote(ctx), remote.Reuse(dstPuller))
+
+	// 1. Read the source and the destination's state in parallel. Reads
+	//    only: nothing is written before trust is decided.
+	var (
+		desc                 *remote.Descriptor
+		srcSigs, srcAtts     signing.AttachedSet
+		srcErr               [3]error
+		dstHead              error
+		dstSigs, dstAtts     signing.AttachedSet
+		dstSigErr, dstAttErr error
+		tagDescs             = make([]*v1.Descriptor, len(tags))
+		tagErrs              = make([]error, len(tags))
+		wg                   sync.WaitGroup
+	)
+	wg.Go(func() { desc, srcErr[0] = remote.Get(src, srcR...) })
+	wg.Go(func() { srcSigs, srcErr[1] = signing.FetchAttached(ctx, src, signing.Signatures, true, srcR...) })
+	wg.Go(func() { srcAtts, srcErr[2] = signing.FetchAttached(ctx, src, signing.Attestations, true, srcR...) })
+	wg.Go(func() { _, dstHead = remote.Head(dst, dstR...) })
+	wg.Go(func() { dstSigs, dstSigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
+	wg.Go(func() { dstAtts, dstAttErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
+	for i, tag := range tags {
+		wg.Go(func() { tagDescs[i], tagErrs[i] = remote.Head(tag, dstR...) })
+	}
+	wg.Wait()
+	if srcErr[0] != nil {
+		return Record{}, o.Source.Explain(srcErr[0], "promote: resolve "+src.String(), srcReg)
 	}
 	if desc.Digest.String() != src.DigestStr() {
-		return Record{}, fmt.Errorf("promote: registry %s answered %s for %s: %w", srcReg, desc.Digest, src, signing.ErrUntrusted)
+		return Record{}, fmt.Errorf("promote: registry %s answered %s for %s: nothing written to %s: %w", srcReg, desc.Digest, src, dstReg, signing.ErrUntrusted)
+	}
+	for _, err := range srcErr[1:] {
+		if err != nil {
+			return Record{}, o.Source.Explain(err, "promote: read signatures and attestations of "+src.String(), srcReg)
+		}
 	}
 	rec.MediaType = string(desc.MediaType)
 
-	// 2. Trust before any write: the non-production signature...
-	if _, err := signing.VerifySignature(ctx, src, o.SourceKey, srcRO); err != nil {
-		if errors.Is(err, signing.ErrUntrusted) {
-			return Record{}, fmt.Errorf("promote: refusing %s: nothing written to %s: %w", src, dstReg, err)
-		}
-		return Record{}, o.Source.Explain(err, "promote: verify signature", srcReg)
+	// 2. Trust, from the source alone.
+	t := sortTrust(ctx, h, srcSigs.Layers, srcAtts.Layers, o.SourceKey, accKey)
+	if err := decide(&t, src, o, accKey); err != nil {
+		return Record{}, fmt.Errorf("promote: refusing %s: nothing written to %s: %w", src, dstReg, err)
 	}
-	// ...and the acceptance record.
-	if o.AllowUnaccepted {
-		rec.AllowedUnaccepted = true
-	} else {
-		rec.AcceptanceKey = accKey.Identity()
-		acc, err := AcceptedRecord(ctx, src, accKey, o.AcceptanceEnvironment, srcRO)
-		if err != nil {
-			if errors.Is(err, signing.ErrUntrusted) {
-				return Record{}, fmt.Errorf("promote: refusing %s (no passing acceptance record; run `release attest-acceptance` after the acceptance suite passes, or pass --allow-unaccepted): nothing written to %s: %w", src, dstReg, err)
-			}
-			return Record{}, o.Source.Explain(err, "promote: verify acceptance attestation", srcReg)
-		}
-		rec.Acceptance = &acc
-	}
+	rec.Dropped, rec.Acceptance, rec.SBOM, rec.Provenance = t.dropped, t.acceptance, t.sbom, t.provenance
+	rec.AllowedNoSBOM = !t.sbom
+	rec.AllowedNoProvenance = t.provenance == nil
 
-	// 3. Copy by digest. go-containerregistry checks what the destination
-	//    already has (HEAD) and uploads only missing blobs and manifests.
-	if _, err := remote.Head(dst, dstOpts...); err == nil {
-		rec.AlreadyPromoted = true
-	} else if code := regclient.StatusCode(err); code != 404 {
-		return Record{}, o.Target.Explain(err, "promote: check "+dst.String(), dstReg)
+	// The destination's state.
+	imageThere := dstHead == nil
+	if dstHead != nil && regclient.StatusCode(dstHead) != 404 {
+		return Record{}, o.Target.Explain(dstHead, "promote: check "+dst.String(), dstReg)
 	}
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
+	for _, err := range []error{dstSigErr, dstAttErr} {
 		if err != nil {
-			return Record{}, o.Source.Explain(err, "promote: read index "+src.String(), srcReg)
+			return Record{}, o.Target.Explain(err, "promote: read signatures and attestations of "+dst.String(), dstReg)
 		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return Record{}, o.Source.Explain(err, "promote: read index "+src.String(), srcReg)
-		}
-		for _, m := range im.Manifests {
-			if m.Platform != nil {
-				rec.Platforms = append(rec.Platforms, m.Platform.String())
-			}
-		}
-		if err := remote.WriteIndex(dst, idx, dstOpts...); err != nil {
-			return Record{}, o.Target.Explain(err, "promote: copy index to "+dst.String(), dstReg)
-		}
-	} else {
-		img, err := desc.Image()
-		if err != nil {
-			return Record{}, o.Source.Explain(err, "promote: read image "+src.String(), srcReg)
-		}
-		if err := remote.Write(dst, img, dstOpts...); err != nil {
-			return Record{}, o.Target.Explain(err, "promote: copy image to "+dst.String(), dstReg)
+	}
+	for i, err := range tagErrs {
+		if err != nil && regclient.StatusCode(err) != 404 {
+			return Record{}, o.Target.Explain(err, "promote: check "+tags[i].String(), dstReg)
 		}
 	}
 
-	// 4. Signatures and attestations, merged into what the destination has.
-	for _, kind := range []string{"signatures", "attestations"} {
-		changed, err := copyAttached(kind, src, dst, srcRO, dstRO)
-		if err != nil {
-			return Record{}, o.Target.Explain(err, "promote: copy "+kind+" to "+dst.String(), dstReg)
-		}
-		if changed {
-			rec.AlreadyPromoted = false
-		}
-	}
-	for _, tag := range tags {
-		if err := remote.Tag(tag, desc, dstOpts...); err != nil {
-			return Record{}, o.Target.Explain(err, "promote: tag "+tag.String(), dstReg)
-		}
-	}
-
-	// 5. Sign for production (skipped when already signed by this key).
-	rec.SignedForProduction, err = signing.Sign(ctx, dst, o.Signer, dstRO)
+	// 3. What production will hold: the trusted source signatures plus the
+	//    production signature (the existing one when it verifies), and the
+	//    trusted attestations.
+	prodSig, signed, err := productionSignature(ctx, dst, h, o.Signer, dstSigs)
 	if err != nil {
-		return Record{}, o.Target.Explain(err, "promote: sign for production", dstReg)
+		return Record{}, err
 	}
-	if rec.SignedForProduction {
-		rec.AlreadyPromoted = false
+	rec.SignedForProduction = signed
+	sigLayers := append(append([]signing.Attached{}, t.sigs...), prodSig)
+	attLayers := make([]signing.Attached, 0, len(t.atts))
+	for _, va := range t.atts {
+		attLayers = append(attLayers, va.layer)
+	}
+	sigImg, err := signing.Image(sigLayers)
+	if err != nil {
+		return Record{}, fmt.Errorf("promote: signature manifest: %w", err)
+	}
+	sigDigest, err := sigImg.Digest()
+	if err != nil {
+		return Record{}, fmt.Errorf("promote: signature manifest: %w", err)
+	}
+	var attImg v1.Image
+	var attDigest v1.Hash
+	if len(attLayers) > 0 {
+		if attImg, err = signing.Image(attLayers); err != nil {
+			return Record{}, fmt.Errorf("promote: attestation manifest: %w", err)
+		}
+		if attDigest, err = attImg.Digest(); err != nil {
+			return Record{}, fmt.Errorf("promote: attestation manifest: %w", err)
+		}
+	}
+	sigThere := dstSigs.Found && dstSigs.Digest == sigDigest
+	attThere := attImg == nil || (dstAtts.Found && dstAtts.Digest == attDigest)
+	var tagsToSet []name.Tag
+	for i, tag := range tags {
+		if tagDescs[i] == nil || tagDescs[i].Digest != h {
+			tagsToSet = append(tagsToSet, tag)
+		}
+	}
+	rec.AlreadyPromoted = imageThere && sigThere && attThere && len(tagsToSet) == 0
+
+	// 4. Write what is missing: the image (go-containerregistry skips what
+	//    the destination has) and, alongside, the attachments' blobs; then
+	//    the attestation and signature manifests.
+	if !rec.AlreadyPromoted {
+		if err := write(ctx, o, desc, dst, imageThere, sigThere, attThere, sigImg, attImg, &rec); err != nil {
+			return Record{}, err
+		}
 	}
 
-	// 6. Verify at the destination what production will rely on.
-	got, err := remote.Head(dst, dstOpts...)
-	if err != nil {
-		return Record{}, o.Target.Explain(err, "promote: verify "+dst.String(), dstReg)
+	// 5. Verify what production serves: the image digest and the
+	//    attachment manifests (digest-equal to what was verified above, so
+	//    their content is exactly that), then re-verify that content with
+	//    the production, source and acceptance keys.
+	if !rec.AlreadyPromoted {
+		if err := checkServed(ctx, o, dst, dstR, sigDigest, attDigest, attImg != nil); err != nil {
+			return Record{}, err
+		}
 	}
-	if got.Digest.String() != src.DigestStr() {
-		return Record{}, fmt.Errorf("promote: %s serves digest %s, want %s", dst, got.Digest, src.DigestStr())
+	if err := verifyFinal(ctx, h, sigLayers, attLayers, o, accKey); err != nil {
+		return Record{}, fmt.Errorf("promote: %s does not verify at the destination: %w", dst, err)
 	}
-	if _, err := signing.VerifySignature(ctx, dst, o.Signer.Verifier(), dstRO); err != nil {
-		return Record{}, fmt.Errorf("promote: production signature does not verify at the destination: %w", err)
-	}
-	if _, err := signing.VerifySignature(ctx, dst, o.SourceKey, dstRO); err != nil {
-		return Record{}, fmt.Errorf("promote: copied non-production signature does not verify at the destination: %w", err)
-	}
-	if !o.AllowUnaccepted {
-		if _, err := AcceptedRecord(ctx, dst, accKey, o.AcceptanceEnvironment, dstRO); err != nil {
-			return Record{}, fmt.Errorf("promote: copied acceptance attestation does not verify at the destination: %w", err)
+
+	// 6. Only now: production tags.
+	if len(tagsToSet) > 0 {
+		pusher, err := remote.NewPusher(o.Target.Remote(ctx)...)
+		if err != nil {
+			return Record{}, fmt.Errorf("promote: %w", err)
+		}
+		for _, tag := range tagsToSet {
+			if err := pusher.Put(ctx, tag, desc); err != nil {
+				return Record{}, o.Target.Explain(err, "promote: tag "+tag.String(), dstReg)
+			}
 		}
 	}
 	rec.Time = now().UTC()
 	return rec, nil
 }
 
-// acceptedRecord returns the newest passing acceptance record of d signed
+// productionSignature returns the production signature layer: the one the
+// destination already has when it is for this digest and verifies with the
+// production key (recognised by the payload's digest, no download), else a
+// new one.
+func productionSignature(ctx context.Context, dst name.Digest, h v1.Hash, s *signing.Signer, have signing.AttachedSet) (signing.Attached, bool, error) {
+	body, err := signing.SignaturePayload(dst)
+	if err != nil {
+		return signing.Attached{}, false, fmt.Errorf("promote: %w", err)
+	}
+	for _, l := range have.Layers {
+		a := signing.Attached{Desc: l.Desc, Payload: body}
+		if l.Desc.Size == int64(len(body)) && signing.VerifySignatureLayer(ctx, a, h, s.Verifier()) == nil {
+			return a, false, nil
+		}
+	}
+	a, err := signing.SignLayer(ctx, dst, s)
+	if err != nil {
+		return signing.Attached{}, false, fmt.Errorf("promote: sign for production: %w", err)
+	}
+	return a, true, nil
+}
+
+func write(ctx context.Context, o Options, desc *remote.Descriptor, dst name.Digest, imageThere, sigThere, attThere bool, sigImg, attImg v1.Image, rec *Record) error {
+	dstReg := dst.RegistryStr()
+	// As many parallel uploads as cores, like `crane copy`: more only
+	// competes for the CPU that hashes the layers.
+	pusher, err := remote.NewPusher(append(o.Target.Remote(ctx), remote.WithJobs(runtime.GOMAXPROCS(0)))...)
+	if err != nil {
+		return fmt.Errorf("promote: %w", err)
+	}
+	var blobs []v1.Layer
+	for _, x := range []struct {
+		there bool
+		img   v1.Image
+	}{{sigThere, sigImg}, {attThere, attImg}} {
+		if x.there || x.img == nil {
+			continue
+		}
+		ls, err := x.img.Layers()
+		if err != nil {
+			return fmt.Errorf("promote: %w", err)
+		}
+		cfg, err := x.img.RawConfigFile()
+		if err != nil {
+			return fmt.Errorf("promote: %w", err)
+		}
+		blobs = append(blobs, ls...)
+		blobs = append(blobs, ggcrstatic.NewLayer(cfg, types.OCIConfigJSON))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if !imageThere {
+		var t remote.Taggable
+		if desc.MediaType.IsIndex() {
+			idx, err := desc.ImageIndex()
+			if err != nil {
+				return o.Source.Explain(err, "promote: read index "+o.From.String(), o.From.RegistryStr())
+			}
+			t = idx
+		} else {
+			img, err := desc.Image()
+			if err != nil {
+				return o.Source.Explain(err, "promote: read image "+o.From.String(), o.From.RegistryStr())
+			}
+			t = img
+		}
+		g.Go(func() error {
+			if err := pusher.Push(gctx, dst, t); err != nil {
+				return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
+			}
+			return nil
+		})
+	}
+	for _, b := range blobs {
+		g.Go(func() error {
+			if err := pusher.Upload(gctx, dst.Repository, b); err != nil {
+				return o.Target.Explain(err, "promote: upload signatures and attestations to "+dst.String(), dstReg)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if !attThere && attImg != nil {
+		if err := pusher.Put(ctx, signing.Attestations.Tag(dst), attImg); err != nil {
+			return o.Target.Explain(err, "promote: write attestations of "+dst.String(), dstReg)
+		}
+	}
+	if !sigThere {
+		if err := pusher.Put(ctx, signing.Signatures.Tag(dst), sigImg); err != nil {
+			return o.Target.Explain(err, "promote: write signatures of "+dst.String(), dstReg)
+		}
+	}
+	if desc.MediaType.IsIndex() {
+		if idx, err := desc.ImageIndex(); err == nil {
+			if im, err := idx.IndexManifest(); err == nil {
+				for _, m := range im.Manifests {
+					if m.Platform != nil {
+						rec.Platforms = append(rec.Platforms, m.Platform.String())
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkServed reads back what the destination serves: the image by digest
+// and the .sig/.att manifests, which must be the ones written.
+func checkServed(ctx context.Context, o Options, dst name.Digest, dstR []remote.Option, sigDigest, attDigest v1.Hash, wantAtt bool) error {
+	dstReg := dst.RegistryStr()
+	var (
+		head           *v1.Descriptor
+		headErr        error
+		sigs, atts     signing.AttachedSet
+		sigErr, attErr error
+		wg             sync.WaitGroup
+	)
+	wg.Go(func() { head, headErr = remote.Head(dst, dstR...) })
+	wg.Go(func() { sigs, sigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
+	if wantAtt {
+		wg.Go(func() { atts, attErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
+	}
+	wg.Wait()
+	for _, err := range []error{headErr, sigErr, attErr} {
+		if err != nil {
+			return o.Target.Explain(err, "promote: verify "+dst.String(), dstReg)
+		}
+	}
+	if head.Digest.String() != dst.DigestStr() {
+		return fmt.Errorf("promote: %s serves digest %s, want %s", dst, head.Digest, dst.DigestStr())
+	}
+	if !sigs.Found || sigs.Digest != sigDigest {
+		return fmt.Errorf("promote: %s serves signature manifest %s, want %s (written by another process meanwhile? run again)", signing.Signatures.Tag(dst), sigs.Digest, sigDigest)
+	}
+	if wantAtt && (!atts.Found || atts.Digest != attDigest) {
+		return fmt.Errorf("promote: %s serves attestation manifest %s, want %s (written by another process meanwhile? run again)", signing.Attestations.Tag(dst), atts.Digest, attDigest)
+	}
+	return nil
+}
+
+// verifyFinal checks the attachments production serves: the production
+// signature, the source signature and (unless allowed without) the
+// acceptance record verify for the digest.
+func verifyFinal(ctx context.Context, h v1.Hash, sigs, atts []signing.Attached, o Options, accKey *signing.Verifier) error {
+	count := func(v *signing.Verifier) int {
+		n := 0
+		for _, a := range sigs {
+			if signing.VerifySignatureLayer(ctx, a, h, v) == nil {
+				n++
+			}
+		}
+		return n
+	}
+	if count(o.Signer.Verifier()) == 0 {
+		return fmt.Errorf("no production signature verifies with %s: %w", o.Signer.Identity(), signing.ErrUntrusted)
+	}
+	if count(o.SourceKey) == 0 {
+		return fmt.Errorf("no non-production signature verifies with %s: %w", o.SourceKey.Identity(), signing.ErrUntrusted)
+	}
+	if o.AllowUnaccepted {
+		return nil
+	}
+	for _, a := range atts {
+		st, err := signing.VerifyAttestationLayer(ctx, a, h, accKey)
+		if err != nil || st.PredicateType != acceptance.PredicateType {
+			continue
+		}
+		if r, err := acceptance.Parse(st.Predicate); err == nil && r.Accepts(o.AcceptanceEnvironment) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("no acceptance record verifies with %s: %w", accKey.Identity(), signing.ErrUntrusted)
+}
+
+// AcceptedRecord returns the newest passing acceptance record of d signed
 // with key.
 func AcceptedRecord(ctx context.Context, d name.Digest, key *signing.Verifier, env string, ro signing.RegistryOptions) (acceptance.Record, error) {
 	stmts, err := signing.VerifyAttestations(ctx, d, key, acceptance.PredicateType, ro)
@@ -250,76 +504,4 @@ func AcceptedRecord(ctx context.Context, d name.Digest, key *signing.Verifier, e
 		return acceptance.Record{}, fmt.Errorf("no acceptance record of %s accepts it: %w: %w", d, errors.Join(reasons...), signing.ErrUntrusted)
 	}
 	return *best, nil
-}
-
-// copyAttached merges src's signatures or attestations into dst's: when dst
-// has none, src's manifest is copied as it is (same digest); otherwise the
-// layers dst lacks are appended. It reports whether it wrote anything.
-func copyAttached(kind string, src, dst name.Digest, srcRO, dstRO signing.RegistryOptions) (bool, error) {
-	tagFn := ociremote.SignatureTag
-	if kind == "attestations" {
-		tagFn = ociremote.AttestationTag
-	}
-	srcTag, err := tagFn(src, ociremote.WithRemoteOptions(srcRO.Remote...), ociremote.WithNameOptions(srcRO.Name...))
-	if err != nil {
-		return false, err
-	}
-	dstTag, err := tagFn(dst, ociremote.WithRemoteOptions(dstRO.Remote...), ociremote.WithNameOptions(dstRO.Name...))
-	if err != nil {
-		return false, err
-	}
-	srcSigs, err := ociremote.Signatures(srcTag, ociremote.WithRemoteOptions(srcRO.Remote...))
-	if err != nil {
-		return false, fmt.Errorf("read source %s %s: %w", kind, srcTag, err)
-	}
-	srcList, err := srcSigs.Get()
-	if err != nil {
-		return false, fmt.Errorf("read source %s %s: %w", kind, srcTag, err)
-	}
-	if len(srcList) == 0 {
-		return false, nil
-	}
-	dstSigs, err := ociremote.Signatures(dstTag, ociremote.WithRemoteOptions(dstRO.Remote...))
-	if err != nil {
-		return false, fmt.Errorf("read destination %s %s: %w", kind, dstTag, err)
-	}
-	dstList, err := dstSigs.Get()
-	if err != nil {
-		return false, fmt.Errorf("read destination %s %s: %w", kind, dstTag, err)
-	}
-	if len(dstList) == 0 {
-		if err := remote.Write(dstTag, srcSigs, dstRO.Remote...); err != nil {
-			return false, err
-		}
-		return true, nil
-	}
-	have := map[v1.Hash]bool{}
-	for _, s := range dstList {
-		h, err := s.Digest()
-		if err != nil {
-			return false, err
-		}
-		have[h] = true
-	}
-	var missing []oci.Signature
-	for _, s := range srcList {
-		h, err := s.Digest()
-		if err != nil {
-			return false, err
-		}
-		if !have[h] {
-			missing = append(missing, s)
-		}
-	}
-	if len(missing) == 0 {
-		return false, nil
-	}
-	merged, err := ocimutate.AppendSignatures(dstSigs, false, missing...)
-	if err != nil {
-		return false, err
-	}
-	if err := remote.Write(dstTag, merged, dstRO.Remote...); err != nil {
-		return false, err
-	}
-	return true, nil
 }

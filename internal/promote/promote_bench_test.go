@@ -22,7 +22,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/go-aks/pipeline/internal/acceptance"
+	"github.com/go-aks/pipeline/internal/provenance"
 	"github.com/go-aks/pipeline/internal/releasetest"
+	"github.com/go-aks/pipeline/internal/sbom"
 	"github.com/go-aks/pipeline/internal/signing"
 	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )
@@ -91,6 +93,28 @@ func BenchmarkPromote(b *testing.B) {
 	if _, err := signing.Attest(ctx, src, f.NonProdKey.Signer(b), acceptance.PredicateType, pred, sro, false); err != nil {
 		b.Fatal(err)
 	}
+	// SBOM and provenance, so promote does all its verification.
+	sample := releasetest.SampleIndex(ctx, b, "bench")
+	sbomDoc, err := sbom.FromIndex(ctx, sample, srcRepo.String(), time.Unix(0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bins, err := sbom.IndexBinaries(ctx, sample)
+	if err != nil {
+		b.Fatal(err)
+	}
+	provDoc, err := provenance.Build(provenance.Inputs{SourceRepository: "https://github.com/go-aks/pipeline", SourceRevision: "bench", Binaries: bins})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, a := range []struct {
+		typ string
+		doc []byte
+	}{{"spdxjson", sbomDoc}, {"slsaprovenance1", provDoc}} {
+		if _, err := signing.Attest(ctx, src, f.NonProdKey.Signer(b), a.typ, a.doc, sro, false); err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	crane := craneBinary(ctx, b)
 	dockerConfig := b.TempDir()
@@ -105,6 +129,7 @@ func BenchmarkPromote(b *testing.B) {
 		_, err = Promote(ctx, Options{
 			From: src, To: to, Source: f.NonProd.Client(nil), Target: f.Prod.Client(nil),
 			SourceKey: f.NonProdKey.Verifier(b), AcceptanceEnvironment: "staging", Signer: prodSigner,
+			ExpectSourceRevision: "bench",
 		})
 		if err != nil {
 			b.Fatal(err)

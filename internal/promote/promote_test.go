@@ -263,7 +263,6 @@ func TestPromoteBadCredentialsNotRetried(t *testing.T) {
 			f.Prod.Proxy.Reset()
 			o := f.options(src)
 			tt.apply(&o, badClient(side, tt.hint))
-			start := time.Now()
 			_, err := Promote(ctx, o)
 			if err == nil {
 				t.Fatal("promote succeeded with a wrong password")
@@ -275,12 +274,19 @@ func TestPromoteBadCredentialsNotRetried(t *testing.T) {
 				}
 			}
 			// go-containerregistry pings /v2/ (401 challenge) and then tries
-			// the credentials once: two 401s, no retries with backoff.
-			if n := side.Proxy.Stats().Status401; n > 2 {
-				t.Errorf("%d 401 answers: credentials were retried (%v)", n, side.Proxy.Log())
+			// the credentials once per request (the reads run in parallel):
+			// no request may be answered 401 twice, i.e. none was retried.
+			seen := map[string]bool{}
+			for _, l := range side.Proxy.Log() {
+				if strings.HasSuffix(l, " 401") && !strings.HasPrefix(l, "GET /v2/ ") {
+					if seen[l] {
+						t.Errorf("%s answered twice: credentials were retried (%v)", l, side.Proxy.Log())
+					}
+					seen[l] = true
+				}
 			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %s: looks like backoff on an auth failure", d)
+			if side.Proxy.Stats().Status401 == 0 {
+				t.Fatal("no 401 answer: the test proves nothing")
 			}
 			if w := f.Prod.Proxy.Stats().Writes; w != 0 {
 				t.Errorf("%d writes reached production", w)
@@ -603,7 +609,9 @@ func TestPromoteSingleImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.accept(ctx, ref, f.NonProdKey, "staging", acceptance.ResultPassed)
-	rec, err := Promote(ctx, f.options(ref))
+	o := f.options(ref)
+	o.AllowNoSBOM, o.AllowNoProvenance = true, true // a bare image: no SBOM or provenance attached
+	rec, err := Promote(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

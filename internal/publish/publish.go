@@ -1,6 +1,6 @@
 // Package publish pushes a multi-platform image from an OCI layout to a
 // registry, tags it, signs its digest and attaches a signed SPDX SBOM
-// attestation. Publishing the same layout again yields the same digest and
+// attestation and a signed SLSA v1 provenance attestation. Publishing the same layout again yields the same digest and
 // writes nothing new.
 package publish
 
@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/go-aks/pipeline/internal/imagebuild"
+	"github.com/go-aks/pipeline/internal/provenance"
 	"github.com/go-aks/pipeline/internal/regclient"
 	"github.com/go-aks/pipeline/internal/sbom"
 	"github.com/go-aks/pipeline/internal/signing"
@@ -34,6 +35,13 @@ type Options struct {
 	Signer *signing.Signer
 	// SkipSBOM skips the SBOM attestation.
 	SkipSBOM bool
+	// Provenance describes the build for the SLSA provenance attestation;
+	// its source repository and revision default to the image's
+	// org.opencontainers.image.source/revision annotations and its
+	// binaries are read from the image.
+	Provenance provenance.Inputs
+	// SkipProvenance skips the provenance attestation.
+	SkipProvenance bool
 }
 
 // Result of Publish.
@@ -45,9 +53,10 @@ type Result struct {
 	Platforms []string `json:"platforms"`
 	// Signed and SBOMAttested report whether this run wrote them (false when
 	// they were already there from an earlier run).
-	Signed       bool   `json:"signed"`
-	SBOMAttested bool   `json:"sbomAttested"`
-	SignerKey    string `json:"signerKey"`
+	Signed             bool   `json:"signed"`
+	SBOMAttested       bool   `json:"sbomAttested"`
+	ProvenanceAttested bool   `json:"provenanceAttested"`
+	SignerKey          string `json:"signerKey"`
 }
 
 // Publish pushes, tags, signs and attests. Nothing is signed until every
@@ -92,6 +101,26 @@ func Publish(ctx context.Context, o Options) (Result, error) {
 			return Result{}, fmt.Errorf("publish: %w", err)
 		}
 	}
+	var provDoc []byte
+	if !o.SkipProvenance {
+		in := o.Provenance
+		if in.SourceRepository == "" {
+			in.SourceRepository = im.Annotations[imagebuild.LabelSource]
+		}
+		if in.SourceRevision == "" {
+			in.SourceRevision = im.Annotations[imagebuild.LabelRevision]
+		}
+		if in.Binaries == nil {
+			in.Binaries, err = sbom.IndexBinaries(ctx, o.Index)
+			if err != nil {
+				return Result{}, fmt.Errorf("publish: %w", err)
+			}
+		}
+		provDoc, err = provenance.Build(in)
+		if err != nil {
+			return Result{}, fmt.Errorf("publish: %w", err)
+		}
+	}
 
 	ref := o.Repository.Digest(d.String())
 	res.Ref = ref.String()
@@ -113,6 +142,12 @@ func Publish(ctx context.Context, o Options) (Result, error) {
 		res.SBOMAttested, err = signing.Attest(ctx, ref, o.Signer, "spdxjson", sbomDoc, ro, true)
 		if err != nil {
 			return Result{}, o.Registry.Explain(err, "publish: attach SBOM attestation", reg)
+		}
+	}
+	if !o.SkipProvenance {
+		res.ProvenanceAttested, err = signing.Attest(ctx, ref, o.Signer, "slsaprovenance1", provDoc, ro, true)
+		if err != nil {
+			return Result{}, o.Registry.Explain(err, "publish: attach provenance attestation", reg)
 		}
 	}
 	if _, err := signing.VerifySignature(ctx, ref, o.Signer.Verifier(), ro); err != nil {

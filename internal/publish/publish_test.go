@@ -3,8 +3,9 @@
 package publish
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +13,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdxlib"
+
+	"github.com/go-aks/pipeline/internal/provenance"
 	"github.com/go-aks/pipeline/internal/releasetest"
-	"github.com/go-aks/pipeline/internal/sbom"
 	"github.com/go-aks/pipeline/internal/signing"
 )
 
@@ -78,20 +82,24 @@ func TestPublishSignsAttestsAndIsIdempotent(t *testing.T) {
 	if n, err := signing.VerifySignature(ctx, d, env.NonProdKey.Verifier(t), ro); err != nil || n != 1 {
 		t.Fatalf("verify: %d %v", n, err)
 	}
-	if _, err := signing.VerifySignature(ctx, d, env.Other.Verifier(t), ro); err == nil {
-		t.Fatal("signature verifies with an unrelated key")
+	if _, err := signing.VerifySignature(ctx, d, env.Other.Verifier(t), ro); !errors.Is(err, signing.ErrUntrusted) || !strings.Contains(err.Error(), "does not verify with key "+env.Other.Verifier(t).Identity()) {
+		t.Fatalf("verify with an unrelated key: %v; want ErrUntrusted naming that key", err)
 	}
 	stmts, err := signing.VerifyAttestations(ctx, d, env.NonProdKey.Verifier(t), signing.PredicateSPDX, ro)
 	if err != nil || len(stmts) != 1 {
 		t.Fatalf("SBOM attestation: %d %v", len(stmts), err)
 	}
-	var doc sbom.Document
-	if err := json.Unmarshal(stmts[0].Predicate, &doc); err != nil {
-		t.Fatal(err)
+	// The SBOM is read and validated by spdx/tools-golang.
+	doc, err := spdxjson.Read(bytes.NewReader(stmts[0].Predicate))
+	if err != nil {
+		t.Fatalf("SBOM is not SPDX JSON: %v", err)
+	}
+	if err := spdxlib.ValidateDocument(doc); err != nil {
+		t.Fatalf("SBOM does not validate: %v", err)
 	}
 	var names []string
 	for _, p := range doc.Packages {
-		names = append(names, p.Name)
+		names = append(names, p.PackageName)
 	}
 	joined := strings.Join(names, " ")
 	for _, w := range []string{"/app/orders", "golang.org/x/crypto", "stdlib"} {
@@ -99,9 +107,22 @@ func TestPublishSignsAttestsAndIsIdempotent(t *testing.T) {
 			t.Errorf("SBOM packages %v lack %q", names, w)
 		}
 	}
-	if doc.SPDXVersion != "SPDX-2.3" || !strings.Contains(doc.Name, want.String()) {
-		t.Errorf("SBOM header %s %s", doc.SPDXVersion, doc.Name)
+	if doc.SPDXVersion != "SPDX-2.3" || !strings.Contains(doc.DocumentName, want.String()) {
+		t.Errorf("SBOM header %s %s", doc.SPDXVersion, doc.DocumentName)
 	}
+	// The SLSA provenance names the source and the resolved toolchain.
+	provs, err := signing.VerifyAttestations(ctx, d, env.NonProdKey.Verifier(t), provenance.PredicateType, ro)
+	if err != nil || len(provs) != 1 || !first.ProvenanceAttested {
+		t.Fatalf("provenance attestation: %d %v (attested %v)", len(provs), err, first.ProvenanceAttested)
+	}
+	sum, err := provenance.Parse(provs[0].Predicate)
+	if err != nil || sum.SourceRevision != "abc123" || sum.SourceRepository != "https://github.com/go-aks/pipeline" || sum.BuilderID != provenance.DefaultBuilderID {
+		t.Fatalf("provenance %+v %v", sum, err)
+	}
+	if !strings.Contains(string(provs[0].Predicate), "pkg:golang/stdlib@go") || !strings.Contains(string(provs[0].Predicate), "pkg:golang/golang.org/x/crypto@") {
+		t.Errorf("provenance lacks the resolved toolchain or modules: %s", provs[0].Predicate)
+	}
+	env.CosignVerifyAll(ctx, t, d.String(), []string{env.NonProdKey.PublicPath}, env.NonProdKey.PublicPath, "spdxjson", "slsaprovenance1")
 
 	// Publishing the same source again: same digest, nothing new written.
 	env.NonProd.Proxy.Reset()
@@ -109,7 +130,7 @@ func TestPublishSignsAttestsAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Ref != first.Ref || second.Signed || second.SBOMAttested {
+	if second.Ref != first.Ref || second.Signed || second.SBOMAttested || second.ProvenanceAttested {
 		t.Fatalf("second publish: %+v", second)
 	}
 	st := env.NonProd.Proxy.Stats()

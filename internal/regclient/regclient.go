@@ -1,7 +1,8 @@
 // Package regclient configures go-containerregistry for one registry:
 // credentials, plain HTTP, per-request timeouts, bounded exponential retry of
-// transient failures (5xx, timeouts, dropped connections) and never of
-// authentication or authorisation failures, byte counting, and error messages
+// transient failures (5xx, timeouts, dropped connections, 429 after the
+// registry's Retry-After) and never of authentication or authorisation
+// failures, byte counting, and error messages
 // that name the registry and the fix.
 package regclient
 
@@ -101,6 +102,10 @@ type Options struct {
 	// CredentialsHint names where the credentials come from, for error
 	// messages (for example "REGISTRY_USERNAME/REGISTRY_PASSWORD").
 	CredentialsHint string
+	// MaxRetryAfter bounds how long one 429's Retry-After is waited for
+	// when the request's context has no deadline (with a deadline, the
+	// time left bounds it); default DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
 }
 
 // Client holds the go-containerregistry options for one registry.
@@ -129,6 +134,10 @@ func New(opts Options) *Client {
 	if opts.Counter != nil {
 		base = &countingTransport{inner: base, c: opts.Counter}
 	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	base = &throttleTransport{inner: base, maxWait: opts.MaxRetryAfter, now: time.Now, waitFunc: sleepCtx}
 	return &Client{opts: opts, transport: base}
 }
 
@@ -186,7 +195,7 @@ var retryStatusCodes = []int{
 // context.DeadlineExceeded; when the caller's own context has expired the
 // remaining attempts fail at once, so the retries stay bounded.
 func Retryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrThrottled) {
 		return false
 	}
 	var terr *transport.Error
@@ -235,6 +244,8 @@ func (c *Client) Explain(err error, action, registry string) error {
 		return fmt.Errorf("%s: registry %s has no such manifest (404): check the repository and digest: %w", action, registry, err)
 	case code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
 		return fmt.Errorf("%s: registry %s kept failing (HTTP %d) after %d attempts with backoff: retry later or check the registry's health: %w", action, registry, code, c.opts.Backoff.Steps, err)
+	case errors.Is(err, ErrThrottled):
+		return fmt.Errorf("%s: registry %s is throttling and asks for a longer wait than the time left (not retried): retry later or raise --timeout: %w", action, registry, err)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: registry %s: cancelled: %w", action, registry, err)
 	case Retryable(err) || errors.Is(err, context.DeadlineExceeded):

@@ -1,7 +1,8 @@
 // Package sbom derives an SPDX 2.3 JSON software bill of materials for an
 // image from the Go build information embedded in the executables it
 // contains (debug/buildinfo): one package per binary and platform, one per
-// dependency module, and the Go standard library.
+// dependency module, and the Go standard library. The document model, its
+// JSON encoding and its validation are spdx/tools-golang's.
 package sbom
 
 import (
@@ -9,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,58 +21,11 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx"
+	"github.com/spdx/tools-golang/spdx/v2/common"
+	"github.com/spdx/tools-golang/spdxlib"
 )
-
-// Document is the subset of SPDX 2.3 we produce.
-type Document struct {
-	SPDXVersion       string         `json:"spdxVersion"`
-	DataLicense       string         `json:"dataLicense"`
-	SPDXID            string         `json:"SPDXID"`
-	Name              string         `json:"name"`
-	DocumentNamespace string         `json:"documentNamespace"`
-	CreationInfo      CreationInfo   `json:"creationInfo"`
-	Packages          []Package      `json:"packages"`
-	Relationships     []Relationship `json:"relationships"`
-}
-
-// CreationInfo says when and by what the document was made.
-type CreationInfo struct {
-	Created  string   `json:"created"`
-	Creators []string `json:"creators"`
-}
-
-// Package is an SPDX package.
-type Package struct {
-	SPDXID                string        `json:"SPDXID"`
-	Name                  string        `json:"name"`
-	VersionInfo           string        `json:"versionInfo,omitempty"`
-	DownloadLocation      string        `json:"downloadLocation"`
-	FilesAnalyzed         bool          `json:"filesAnalyzed"`
-	PrimaryPackagePurpose string        `json:"primaryPackagePurpose,omitempty"`
-	Checksums             []Checksum    `json:"checksums,omitempty"`
-	ExternalRefs          []ExternalRef `json:"externalRefs,omitempty"`
-	Comment               string        `json:"comment,omitempty"`
-}
-
-// Checksum of a package.
-type Checksum struct {
-	Algorithm     string `json:"algorithm"`
-	ChecksumValue string `json:"checksumValue"`
-}
-
-// ExternalRef is a package URL reference.
-type ExternalRef struct {
-	ReferenceCategory string `json:"referenceCategory"`
-	ReferenceType     string `json:"referenceType"`
-	ReferenceLocator  string `json:"referenceLocator"`
-}
-
-// Relationship links two SPDX elements.
-type Relationship struct {
-	Element string `json:"spdxElementId"`
-	Type    string `json:"relationshipType"`
-	Related string `json:"relatedSpdxElement"`
-}
 
 // Binary is a Go executable found in an image.
 type Binary struct {
@@ -89,6 +42,24 @@ func FromIndex(ctx context.Context, idx v1.ImageIndex, name string, created time
 	if err != nil {
 		return nil, fmt.Errorf("sbom: index digest: %w", err)
 	}
+	bins, err := IndexBinaries(ctx, idx)
+	if err != nil {
+		return nil, err
+	}
+	doc := Build(bins, name, digest.String(), created)
+	if err := Validate(doc); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := spdxjson.Write(doc, &buf, spdxjson.Indent("  ")); err != nil {
+		return nil, fmt.Errorf("sbom: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// IndexBinaries returns the Go executables of every platform image of idx;
+// none is an error.
+func IndexBinaries(ctx context.Context, idx v1.ImageIndex) ([]Binary, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, fmt.Errorf("sbom: index manifest: %w", err)
@@ -118,12 +89,47 @@ func FromIndex(ctx context.Context, idx v1.ImageIndex, name string, created time
 	if len(bins) == 0 {
 		return nil, errors.New("sbom: the image contains no Go executable with build information (build with a Go toolchain, not stripped of buildinfo)")
 	}
-	doc := Build(bins, name, digest.String(), created)
-	out, err := json.MarshalIndent(doc, "", "  ")
+	return bins, nil
+}
+
+// Parse reads an SPDX JSON document (any 2.x version; converted to 2.3)
+// and validates it.
+func Parse(data []byte) (*spdx.Document, error) {
+	doc, err := spdxjson.Read(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("sbom: encode: %w", err)
+		return nil, fmt.Errorf("sbom: not an SPDX JSON document: %w", err)
 	}
-	return out, nil
+	if err := Validate(doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Validate checks doc with spdx/tools-golang's validator (every element a
+// relationship names exists) and that it has the header fields SPDX 2.3
+// requires and describes at least one package.
+func Validate(doc *spdx.Document) error {
+	switch {
+	case doc == nil:
+		return errors.New("sbom: no document")
+	case doc.SPDXVersion != spdx.Version || doc.DataLicense != spdx.DataLicense:
+		return fmt.Errorf("sbom: version %q, data license %q: want %s, %s", doc.SPDXVersion, doc.DataLicense, spdx.Version, spdx.DataLicense)
+	case doc.SPDXIdentifier != "DOCUMENT" || doc.DocumentName == "" || doc.DocumentNamespace == "":
+		return errors.New("sbom: the document lacks its SPDXID, name or namespace")
+	case doc.CreationInfo == nil || doc.CreationInfo.Created == "" || len(doc.CreationInfo.Creators) == 0:
+		return errors.New("sbom: the document lacks its creation info")
+	}
+	if err := spdxlib.ValidateDocument(doc); err != nil {
+		return fmt.Errorf("sbom: invalid SPDX document: %w", err)
+	}
+	described, err := spdxlib.GetDescribedPackageIDs(doc)
+	if err != nil {
+		return fmt.Errorf("sbom: invalid SPDX document: %w", err)
+	}
+	if len(described) == 0 {
+		return errors.New("sbom: the document describes no package")
+	}
+	return nil
 }
 
 // Binaries returns the Go executables in img's layers.
@@ -186,8 +192,10 @@ func scanTar(r io.Reader, platform string) ([]Binary, error) {
 
 var unsafeID = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
 
-func spdxID(parts ...string) string {
-	return "SPDXRef-" + strings.Trim(unsafeID.ReplaceAllString(strings.Join(parts, "-"), "-"), "-")
+// spdxID is an SPDX element id (without the "SPDXRef-" prefix, which the
+// encoder adds): letters, digits, '.' and '-' only.
+func spdxID(parts ...string) common.ElementID {
+	return common.ElementID(strings.Trim(unsafeID.ReplaceAllString(strings.Join(parts, "-"), "-"), "-"))
 }
 
 func purl(module, version string) string {
@@ -197,23 +205,31 @@ func purl(module, version string) string {
 	return "pkg:golang/" + module + "@" + version
 }
 
+func purlRef(module, version string) []*spdx.PackageExternalReference {
+	return []*spdx.PackageExternalReference{{Category: common.CategoryPackageManager, RefType: common.TypePackageManagerPURL, Locator: purl(module, version)}}
+}
+
+func rel(a, b common.ElementID, typ string) *spdx.Relationship {
+	return &spdx.Relationship{RefA: common.MakeDocElementID("", string(a)), RefB: common.MakeDocElementID("", string(b)), Relationship: typ}
+}
+
 // Build assembles the SPDX document for the binaries.
-func Build(bins []Binary, name, digest string, created time.Time) Document {
-	doc := Document{
-		SPDXVersion:       "SPDX-2.3",
-		DataLicense:       "CC0-1.0",
-		SPDXID:            "SPDXRef-DOCUMENT",
-		Name:              name + "@" + digest,
+func Build(bins []Binary, name, digest string, created time.Time) *spdx.Document {
+	doc := &spdx.Document{
+		SPDXVersion:       spdx.Version,
+		DataLicense:       spdx.DataLicense,
+		SPDXIdentifier:    "DOCUMENT",
+		DocumentName:      name + "@" + digest,
 		DocumentNamespace: "https://github.com/go-aks/pipeline/spdx/" + strings.ReplaceAll(name, "/", "-") + "/" + digest,
-		CreationInfo: CreationInfo{
+		CreationInfo: &spdx.CreationInfo{
 			Created:  created.UTC().Format(time.RFC3339),
-			Creators: []string{"Tool: go-aks-pipeline-release"},
+			Creators: []common.Creator{{CreatorType: "Tool", Creator: "go-aks-pipeline-release"}},
 		},
 	}
-	seen := map[string]bool{}
-	add := func(p Package) {
-		if !seen[p.SPDXID] {
-			seen[p.SPDXID] = true
+	seen := map[common.ElementID]bool{}
+	add := func(p *spdx.Package) {
+		if !seen[p.PackageSPDXIdentifier] {
+			seen[p.PackageSPDXIdentifier] = true
 			doc.Packages = append(doc.Packages, p)
 		}
 	}
@@ -226,25 +242,23 @@ func Build(bins []Binary, name, digest string, created time.Time) Document {
 				settings = append(settings, s.Key+"="+s.Value)
 			}
 		}
-		add(Package{
-			SPDXID:                binID,
-			Name:                  b.Path,
-			VersionInfo:           main.Version,
-			DownloadLocation:      "NOASSERTION",
-			PrimaryPackagePurpose: "APPLICATION",
-			ExternalRefs: []ExternalRef{{
-				ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: purl(b.Info.Path, main.Version),
-			}},
-			Comment: "platform " + b.Platform + "; main package " + b.Info.Path + "; module " + main.Path + "; " + strings.Join(settings, " "),
+		add(&spdx.Package{
+			PackageSPDXIdentifier:     binID,
+			PackageName:               b.Path,
+			PackageVersion:            main.Version,
+			PackageDownloadLocation:   "NOASSERTION",
+			PrimaryPackagePurpose:     "APPLICATION",
+			PackageExternalReferences: purlRef(b.Info.Path, main.Version),
+			PackageComment:            "platform " + b.Platform + "; main package " + b.Info.Path + "; module " + main.Path + "; " + strings.Join(settings, " "),
 		})
-		doc.Relationships = append(doc.Relationships, Relationship{"SPDXRef-DOCUMENT", "DESCRIBES", binID})
+		doc.Relationships = append(doc.Relationships, rel("DOCUMENT", binID, common.TypeRelationshipDescribe))
 
 		stdID := spdxID("Module", "stdlib", b.Info.GoVersion)
-		add(Package{
-			SPDXID: stdID, Name: "stdlib", VersionInfo: b.Info.GoVersion, DownloadLocation: "https://go.dev/dl/",
-			ExternalRefs: []ExternalRef{{ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: purl("stdlib", b.Info.GoVersion)}},
+		add(&spdx.Package{
+			PackageSPDXIdentifier: stdID, PackageName: "stdlib", PackageVersion: b.Info.GoVersion, PackageDownloadLocation: "https://go.dev/dl/",
+			PackageExternalReferences: purlRef("stdlib", b.Info.GoVersion),
 		})
-		doc.Relationships = append(doc.Relationships, Relationship{binID, "DEPENDS_ON", stdID})
+		doc.Relationships = append(doc.Relationships, rel(binID, stdID, common.TypeRelationshipDependsOn))
 
 		for _, dep := range b.Info.Deps {
 			m := dep
@@ -252,17 +266,19 @@ func Build(bins []Binary, name, digest string, created time.Time) Document {
 				m = dep.Replace
 			}
 			id := spdxID("Module", m.Path, m.Version)
-			p := Package{
-				SPDXID: id, Name: m.Path, VersionInfo: m.Version, DownloadLocation: "NOASSERTION",
-				ExternalRefs: []ExternalRef{{ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: purl(m.Path, m.Version)}},
+			p := &spdx.Package{
+				PackageSPDXIdentifier: id, PackageName: m.Path, PackageVersion: m.Version, PackageDownloadLocation: "NOASSERTION",
+				PackageExternalReferences: purlRef(m.Path, m.Version),
 			}
 			if sum, ok := strings.CutPrefix(m.Sum, "h1:"); ok {
-				p.Comment = "go.sum h1:" + sum
+				p.PackageComment = "go.sum h1:" + sum
 			}
 			add(p)
-			doc.Relationships = append(doc.Relationships, Relationship{binID, "DEPENDS_ON", id})
+			doc.Relationships = append(doc.Relationships, rel(binID, id, common.TypeRelationshipDependsOn))
 		}
 	}
-	slices.SortStableFunc(doc.Packages, func(a, b Package) int { return strings.Compare(a.SPDXID, b.SPDXID) })
+	slices.SortStableFunc(doc.Packages, func(a, b *spdx.Package) int {
+		return strings.Compare(string(a.PackageSPDXIdentifier), string(b.PackageSPDXIdentifier))
+	})
 	return doc
 }

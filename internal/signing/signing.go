@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -28,7 +29,6 @@ import (
 	"github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/cosign/attestation"
-	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -51,6 +51,10 @@ var ErrUntrusted = errors.New("not trusted")
 // PredicateSPDX is the predicate type of SPDX SBOM attestations (cosign's
 // --type spdxjson).
 const PredicateSPDX = in_toto.PredicateSPDX
+
+// PredicateSLSAProvenance1 is the predicate type of SLSA v1 provenance
+// attestations (cosign's --type slsaprovenance1).
+const PredicateSLSAProvenance1 = "https://slsa.dev/provenance/v1"
 
 // GenerateKeyPair creates a cosign key pair: the private key as an encrypted
 // PEM ("ENCRYPTED SIGSTORE PRIVATE KEY", the form `cosign generate-key-pair`
@@ -168,6 +172,9 @@ func LoadVerifier(ctx context.Context, flag, ref string) (*Verifier, error) {
 
 // VerifierFromPEM loads a PEM public key.
 func VerifierFromPEM(flag string, pemBytes []byte) (*Verifier, error) {
+	if blk, _ := pem.Decode(pemBytes); blk != nil && strings.Contains(blk.Type, "CERTIFICATE") {
+		return nil, fmt.Errorf("%s: a %s, not a public key: pass the cosign.pub of a key pair or a KMS key: %w", flag, blk.Type, ErrKeyless)
+	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a PEM public key (pass the .pub file of the key pair): %w", flag, err)
@@ -253,13 +260,16 @@ func Sign(ctx context.Context, d name.Digest, s *Signer, ro RegistryOptions) (bo
 
 // Attest wraps predicate (JSON) in an in-toto statement about d, signs it as
 // a DSSE envelope and appends it to d's attestations. predicateType is a URI,
-// or cosign's "spdxjson" short name. When replace is true, an existing
+// or cosign's "spdxjson" or "slsaprovenance1" short name. When replace is true, an existing
 // attestation of the same predicate type that verifies with s and has the
 // same predicate is kept instead (idempotent publishing).
 func Attest(ctx context.Context, d name.Digest, s *Signer, predicateType string, predicate []byte, ro RegistryOptions, skipIfPresent bool) (bool, error) {
 	uri := predicateType
-	if predicateType == "spdxjson" {
+	switch predicateType {
+	case "spdxjson":
 		uri = PredicateSPDX
+	case "slsaprovenance1":
+		uri = PredicateSLSAProvenance1
 	}
 	if skipIfPresent {
 		existing, err := VerifyAttestations(ctx, d, s.Verifier(), uri, ro)
@@ -304,29 +314,36 @@ func Attest(ctx context.Context, d name.Digest, s *Signer, predicateType string,
 	return true, nil
 }
 
-func checkOpts(v *Verifier, ro RegistryOptions, claim func(oci.Signature, v1.Hash, map[string]any) error) *cosign.CheckOpts {
-	return &cosign.CheckOpts{
-		RegistryClientOpts: ro.oci(),
-		SigVerifier:        v.v,
-		IgnoreTlog:         true,
-		IgnoreSCT:          true,
-		Offline:            true,
-		ClaimVerifier:      claim,
-	}
-}
-
 // VerifySignature checks that d has a cosign signature made with v's key for
 // exactly this digest. It returns the number of verified signatures. Trust
-// failures wrap ErrUntrusted; registry failures are returned as they are.
+// failures wrap ErrUntrusted (and ErrKeyless when the only candidates were
+// certificate/keyless signatures); registry failures are returned as they
+// are.
 func VerifySignature(ctx context.Context, d name.Digest, v *Verifier, ro RegistryOptions) (int, error) {
-	sigs, _, err := cosign.VerifyImageSignatures(ctx, d, checkOpts(v, ro, cosign.SimpleClaimVerifier))
+	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
-		if isTrustFailure(err) {
-			return 0, fmt.Errorf("signature of %s does not verify with key %s: %w: %w", d, v.identity, ErrUntrusted, err)
-		}
 		return 0, fmt.Errorf("verify signature of %s: %w", d, err)
 	}
-	return len(sigs), nil
+	set, err := FetchAttached(ctx, d, Signatures, true, ro.Remote...)
+	if err != nil {
+		return 0, fmt.Errorf("verify signature of %s: %w", d, err)
+	}
+	if len(set.Layers) == 0 {
+		return 0, fmt.Errorf("signature of %s does not verify with key %s: no signatures found: %w", d, v.identity, ErrUntrusted)
+	}
+	n := 0
+	var reasons []error
+	for _, a := range set.Layers {
+		if err := VerifySignatureLayer(ctx, a, h, v); err != nil {
+			reasons = append(reasons, err)
+			continue
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("signature of %s does not verify with key %s: %w", d, v.identity, errors.Join(reasons...))
+	}
+	return n, nil
 }
 
 // Statement is a verified in-toto statement.
@@ -336,61 +353,33 @@ type Statement struct {
 }
 
 // VerifyAttestations returns the statements of predicateType attached to d,
-// signed with v's key and whose subject is d. None is a trust failure.
+// signed with v's key and whose subject is d. None is a trust failure
+// (ErrUntrusted; with ErrKeyless when keyless material was refused).
 func VerifyAttestations(ctx context.Context, d name.Digest, v *Verifier, predicateType string, ro RegistryOptions) ([]Statement, error) {
-	atts, _, err := cosign.VerifyImageAttestations(ctx, d, checkOpts(v, ro, cosign.IntotoSubjectClaimVerifier))
+	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
-		if isTrustFailure(err) {
-			return nil, fmt.Errorf("no attestation on %s verifies with key %s: %w: %w", d, v.identity, ErrUntrusted, err)
-		}
+		return nil, fmt.Errorf("verify attestations of %s: %w", d, err)
+	}
+	set, err := FetchAttached(ctx, d, Attestations, true, ro.Remote...)
+	if err != nil {
 		return nil, fmt.Errorf("verify attestations of %s: %w", d, err)
 	}
 	var out []Statement
-	for _, att := range atts {
-		p, err := att.Payload()
+	var reasons []error
+	for _, a := range set.Layers {
+		st, err := VerifyAttestationLayer(ctx, a, h, v)
 		if err != nil {
-			return nil, fmt.Errorf("read attestation of %s: %w", d, err)
-		}
-		var env struct {
-			Payload string `json:"payload"`
-		}
-		if err := json.Unmarshal(p, &env); err != nil {
-			return nil, fmt.Errorf("decode attestation envelope of %s: %w", d, err)
-		}
-		raw, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("decode attestation payload of %s: %w", d, err)
-		}
-		var st Statement
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return nil, fmt.Errorf("decode in-toto statement of %s: %w", d, err)
+			reasons = append(reasons, err)
+			continue
 		}
 		if st.PredicateType == predicateType {
 			out = append(out, st)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s has no %s attestation signed with key %s: %w", d, predicateType, v.identity, ErrUntrusted)
+		return nil, fmt.Errorf("%s has no %s attestation signed with key %s: %w", d, predicateType, v.identity, errors.Join(append(reasons, ErrUntrusted)...))
 	}
 	return out, nil
-}
-
-// isTrustFailure tells cosign's verification failures (no signatures, none
-// matching, bad signature, wrong subject) from registry errors.
-func isTrustFailure(err error) bool {
-	var (
-		vf   *cosign.VerificationFailure
-		nms  *cosign.ErrNoMatchingSignatures
-		nsf  *cosign.ErrNoSignaturesFound
-		nma  *cosign.ErrNoMatchingAttestations
-		tmpl = []any{&vf, &nms, &nsf, &nma}
-	)
-	for _, target := range tmpl {
-		if errors.As(err, target) {
-			return true
-		}
-	}
-	return false
 }
 
 // String names the key, never its material.

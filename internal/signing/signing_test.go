@@ -91,8 +91,8 @@ func TestIsKMS(t *testing.T) {
 }
 
 // The Azure provider is registered: a reference is parsed and only fails
-// when it tries to reach Azure, not with "no provider". (No Azure account
-// is reachable here; signing with Key Vault itself is not tested.)
+// when it tries to reach Azure, not with "no provider". (Signing through
+// Key Vault itself: azurekms_integration_test.go.)
 func TestAzureKMSProviderRegistered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // never reach the network

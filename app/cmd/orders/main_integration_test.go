@@ -224,25 +224,28 @@ func TestStartsBeforeDatabase(t *testing.T) {
 	const password = "late-db-password"
 	env := []string{"DB_HOST=127.0.0.1", fmt.Sprintf("DB_PORT=%d", port), "DB_NAME=postgres", "DB_USER=postgres",
 		"DB_PASSWORD=" + password, "DB_SSLMODE=disable", "DB_STARTUP_TIMEOUT=60s", "SHUTDOWN_DRAIN_DELAY=0s"}
-	started := make(chan error, 1)
-	var p *servicetest.Process
-	go func() {
-		var err error
-		p, err = servicetest.StartOrders(ctx, binary, env)
-		started <- err
-	}()
-	time.Sleep(2 * time.Second) // the service is retrying now
+	p, err := servicetest.LaunchOrders(ctx, binary, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ended on every path, PostgreSQL failing to start included.
+	defer func() { _ = p.Kill() }()
+	// Wait (with a deadline, not a fixed sleep) until the service says it
+	// is retrying: only then is the database really late.
+	select {
+	case <-p.LogSeen("database not reachable yet, retrying"):
+	case <-p.Exited():
+		t.Fatalf("the service exited while its database was down:\n%s", strings.Join(p.Logs(), "\n"))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the service did not report waiting for the database within 30s:\n%s", strings.Join(p.Logs(), "\n"))
+	}
 	srv, err := postgres.Start(ctx, postgres.Options{Port: port, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = srv.Stop(context.WithoutCancel(ctx)) }()
-	if err := <-started; err != nil {
-		t.Fatalf("service did not become ready after the database came up: %v", err)
-	}
-	defer func() { _ = p.Kill() }()
-	if !strings.Contains(strings.Join(p.Logs(), "\n"), "database not reachable yet, retrying") {
-		t.Fatal("the service did not report waiting for the database")
+	if err := p.WaitReady(ctx, 60*time.Second); err != nil {
+		t.Fatalf("service did not become ready after the database came up: %v\nlogs:\n%s", err, strings.Join(p.Logs(), "\n"))
 	}
 	if code, body := do(t, &http.Client{Timeout: 10 * time.Second}, http.MethodPost, p.BaseURL+"/v1/orders", newOrderBody("late-db")); code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, body)
@@ -354,8 +357,26 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		}()
 	}
 
-	// Load for a moment, then block the table so requests stay in flight.
-	time.Sleep(time.Second)
+	// Load until every worker has had a request served, then block the
+	// table so requests stay in flight.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		served := 0
+		for _, r := range results {
+			if r.err == nil && r.status >= 200 && r.status < 300 {
+				served++
+			}
+		}
+		mu.Unlock()
+		if served >= workers {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d requests served within 30s of load", served)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	lockConn, err := pgx.Connect(ctx, db.ConnString())
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +389,9 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	if _, err := tx.Exec(ctx, "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Wait until every worker's request is blocked on the lock inside the
+	// service (seen from PostgreSQL), not for a guessed while.
+	waitBlocked(ctx, t, db.ConnString(), workers)
 
 	closing := p.LogSeen("closing listener")
 	sigAt := time.Now()
@@ -388,7 +411,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Fatal("the service never closed its listener")
 	}
 	// Wait until new connections are refused: the listener is closed.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		d := net.Dialer{Timeout: time.Second}
 		c, err := d.DialContext(ctx, "tcp", p.Addr)
@@ -402,7 +425,6 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	closedAt := time.Now()
-	time.Sleep(500 * time.Millisecond)
 	if err := tx.Commit(ctx); err != nil { // release the lock: the blocked requests complete
 		t.Fatal(err)
 	}
@@ -440,5 +462,31 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Fatal("no request was refused after shutdown: the clients never saw the service stop")
+	}
+}
+
+// waitBlocked polls PostgreSQL until at least n sessions of the database
+// connString names wait on a lock, failing the test after 30 seconds.
+func waitBlocked(ctx context.Context, t *testing.T, connString string, n int) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, connString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatalf("count sessions waiting on the lock: %v", err)
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d requests blocked on the orders lock within 30s", waiting, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

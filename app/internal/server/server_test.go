@@ -20,6 +20,9 @@ func TestRunShutdownSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Long enough that the request below lands inside it on a loaded
+	// machine; the test only waits for it once.
+	const drainDelay = 2 * time.Second
 	ready := &Readiness{}
 	release := make(chan struct{})
 	entered := make(chan struct{}, 1)
@@ -33,7 +36,7 @@ func TestRunShutdownSequence(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- Run(ctx, ln, Options{Handler: mux, Readiness: ready, DrainDelay: 300 * time.Millisecond,
+		runErr <- Run(ctx, ln, Options{Handler: mux, Readiness: ready, DrainDelay: drainDelay,
 			ShutdownTimeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	}()
 	base := "http://" + ln.Addr().String()
@@ -68,12 +71,21 @@ func TestRunShutdownSequence(t *testing.T) {
 		t.Fatalf("request during drain delay: %v", err)
 	}
 	_ = resp.Body.Close()
-	// After the drain delay the listener closes while /slow is in flight.
-	time.Sleep(600 * time.Millisecond)
+	// After the drain delay the listener closes while /slow is in flight:
+	// poll for that with a deadline well past the delay (a loaded machine
+	// may be slow to get there), never a fixed sleep.
 	d := net.Dialer{Timeout: time.Second}
-	if c, err := d.DialContext(t.Context(), "tcp", ln.Addr().String()); err == nil {
+	deadline = time.Now().Add(drainDelay + 10*time.Second)
+	for {
+		c, err := d.DialContext(t.Context(), "tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
 		_ = c.Close()
-		t.Fatal("listener still open after the drain delay")
+		if time.Now().After(deadline) {
+			t.Fatalf("listener still open %s after the drain delay of %s", 10*time.Second, drainDelay)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	select {
 	case err := <-runErr:

@@ -154,6 +154,20 @@ type logWatch struct {
 // StartOrders runs bin on a free loopback port with env added to a minimal
 // environment and waits until /readyz answers 200.
 func StartOrders(ctx context.Context, bin string, env []string) (*Process, error) {
+	p, err := LaunchOrders(ctx, bin, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitReady(ctx, 60*time.Second); err != nil {
+		_ = p.Kill()
+		return nil, fmt.Errorf("orders did not become ready: %w\nlogs:\n%s", err, strings.Join(p.Logs(), "\n"))
+	}
+	return p, nil
+}
+
+// LaunchOrders runs bin like StartOrders but returns as soon as the process
+// runs, ready or not; the caller ends it with Stop or Kill.
+func LaunchOrders(ctx context.Context, bin string, env []string) (*Process, error) {
 	port, err := FreePort(ctx)
 	if err != nil {
 		return nil, err
@@ -173,10 +187,6 @@ func StartOrders(ctx context.Context, bin string, env []string) (*Process, error
 		return nil, fmt.Errorf("start orders: %w", err)
 	}
 	go p.collect(stdout)
-	if err := p.WaitReady(ctx, 60*time.Second); err != nil {
-		_ = p.Kill()
-		return nil, fmt.Errorf("orders did not become ready: %w\nlogs:\n%s", err, strings.Join(p.Logs(), "\n"))
-	}
 	return p, nil
 }
 

@@ -315,6 +315,8 @@ var (
 		// dagger check: its constructor defaults as Dagger's local defaults (.env).
 		regexp.MustCompile(`^printf 'IMAGE_REGISTRY=%s\\n' "\$IMAGE_REGISTRY" > \.env$`),
 		regexp.MustCompile(`^dagger check( [^;&|<>` + "`" + `]*)?$`),
+		// The module's test module on a real engine (the PR's hosted agent).
+		regexp.MustCompile(`^dagger -m ci/tests call all$`),
 		// CD's guard: only CI runs of main.
 		regexp.MustCompile(`^if \[ "\$CI_SOURCE_BRANCH" != "refs/heads/main" \]; then echo "##vso\[task\.logissue type=error\][^"$]*\$CI_SOURCE_BRANCH[^"$]*"; exit 1; fi$`),
 		regexp.MustCompile(`^echo "##vso\[task\.prependpath\][^"]+"$`),

@@ -43,3 +43,13 @@ func CheckRepository(ctx context.Context, root string, lint ...string) ([]string
 	}
 	return append(checked, tcfg.Name), nil
 }
+
+// TestModule runs the tests of the module whose dagger.json is in root (its
+// main package's *_test.go files, which need the generated stand-ins) in a
+// scratch copy with `go test args...`; mutate, when not nil, edits the copy first.
+func TestModule(ctx context.Context, root string, mutate func(dir string) error, args ...string) error {
+	if len(args) == 0 {
+		args = []string{"-count=1", "."}
+	}
+	return Check(ctx, Options{Dir: root, Test: args, Mutate: mutate})
+}

@@ -48,6 +48,14 @@ type Options struct {
 	// repository's golangci-lint (generated stand-ins are skipped by it as
 	// generated code). The module's main package can be linted nowhere else.
 	Lint []string
+	// Test, when set, are the arguments of a `go test` run in the scratch copy
+	// after go vet (e.g. -count=1 -run TestX .): the module's own tests, which
+	// need the generated stand-ins to compile, run there.
+	Test []string
+	// Mutate, when set, edits the scratch copy (the module source at the
+	// directory given) before anything is generated, e.g. to prove a test
+	// fails on a deliberately wrong change.
+	Mutate func(dir string) error
 }
 
 // Check type-checks the module in opts.Dir. The returned error carries the
@@ -78,6 +86,11 @@ func Check(ctx context.Context, opts Options) error {
 	}
 	if err := copyModule(srcDir, scratch); err != nil {
 		return err
+	}
+	if opts.Mutate != nil {
+		if err := opts.Mutate(scratch); err != nil {
+			return fmt.Errorf("mutate the scratch copy: %w", err)
+		}
 	}
 	modPath, err := goModulePath(filepath.Join(scratch, "go.mod"))
 	if err != nil {
@@ -112,6 +125,13 @@ func Check(ctx context.Context, opts Options) error {
 	// `dagger develop` runs go mod tidy too: the generated code's imports are
 	// added to go.mod the same way.
 	for _, args := range [][]string{{"mod", "tidy"}, {"build", "./..."}, {"vet", "./..."}} {
+		if out, err := goCmd(ctx, scratch, args...); err != nil {
+			out = strings.ReplaceAll(out, scratch+string(filepath.Separator), srcDir+string(filepath.Separator))
+			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if len(opts.Test) > 0 {
+		args := append([]string{"test"}, opts.Test...)
 		if out, err := goCmd(ctx, scratch, args...); err != nil {
 			out = strings.ReplaceAll(out, scratch+string(filepath.Separator), srcDir+string(filepath.Separator))
 			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)

@@ -204,7 +204,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	binDir := opts.BinDir
 	if binDir == "" {
-		binDir, err = toolbin.Build(ctx, toolbin.Spec{Module: "hack/kube", Packages: KubePackages, LDFlags: KubeLDFlags})
+		binDir, err = toolbin.Build(ctx, toolbin.Spec{Module: "hack/kube", Packages: KubePackages, LDFlags: KubeLDFlags,
+			FirstBuild: "about 8 minutes on 2 cores", Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("cluster: build the Kubernetes binaries: %w", err)
 		}

@@ -4,8 +4,11 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,6 +53,7 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 				// The second cluster also pulls from a registry that needs credentials.
 				opts.Registries = []registry.Config{{Username: "puller", Password: "pull-secret-123"}}
 			}
+			hostBefore := hostEntries(t)
 			c, err := cluster.Start(ctx, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -70,7 +74,7 @@ func TestClusterRunsPodsAndCleansUp(t *testing.T) {
 			}
 			stopped = true
 			t.Logf("cluster stopped in %s", time.Since(t1).Round(time.Millisecond))
-			checkNothingLeft(ctx, t, dir)
+			checkNothingLeft(ctx, t, dir, hostBefore)
 			if got := readSysctls(t); got != sysctls {
 				t.Errorf("kernel settings changed by the cluster:\nbefore %s\nafter  %s", sysctls, got)
 			}
@@ -216,30 +220,112 @@ func checkNamespaceLimits(ctx context.Context, t *testing.T, c *cluster.Cluster)
 	}
 }
 
-func checkNothingLeft(ctx context.Context, t *testing.T, dir string) {
+// hostDirs are the machine-wide directories containerd, the CNI plugins and
+// kubelet write to whatever they are configured with. Other software (a
+// containerd of the machine's own) may use them too, so the leak check
+// looks only at what appeared there while this cluster ran.
+var hostDirs = []string{"/run/containerd/s", "/var/lib/cni/results", "/var/lib/kubelet/device-plugins", "/var/log/containers"}
+
+// hostEntries lists what hostDirs and the k8s.io cgroups hold now.
+func hostEntries(t *testing.T) map[string]bool {
 	t.Helper()
-	for _, p := range []string{"/run/containerd/s", "/var/lib/cni/results", "/var/lib/kubelet/device-plugins", "/sys/fs/cgroup/memory/k8s.io"} {
-		if entries, err := os.ReadDir(p); err == nil && len(entries) > 0 {
-			t.Errorf("%s holds %d entries left by the cluster", p, len(entries))
+	roots := append([]string(nil), hostDirs...)
+	cg, err := filepath.Glob("/sys/fs/cgroup/*/k8s.io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots = append(roots, append(cg, "/sys/fs/cgroup/k8s.io")...)
+	seen := map[string]bool{}
+	for _, r := range roots {
+		err := filepath.WalkDir(r, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // gone meanwhile, or never there
+				}
+				return err
+			}
+			if strings.HasPrefix(p, "/sys/fs/cgroup/") && !d.IsDir() {
+				return nil // a cgroup's control files come and go with it
+			}
+			seen[p] = true
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("list %s: %v", r, err)
 		}
+	}
+	return seen
+}
+
+// listening reports whether a unix socket accepts connections (a socket of
+// a process that still runs, not one left behind).
+func listening(ctx context.Context, path string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+// output runs a system tool the check relies on and fails the test when it
+// cannot: a missing or failing tool must not make the check pass.
+func output(ctx context.Context, t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("leak check: %s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// checkNothingLeft asserts that a stopped cluster left nothing of its own:
+// its working directory, mounts and processes under it, the node's network
+// namespace, host veth and route, host iptables rules naming its addresses,
+// and (among what appeared in the machine-wide directories since before
+// it started) files, dead sockets and cgroups.
+func checkNothingLeft(ctx context.Context, t *testing.T, dir string, before map[string]bool) {
+	t.Helper()
+	for p := range hostEntries(t) {
+		if before[p] {
+			continue
+		}
+		if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSocket != 0 && listening(ctx, p) {
+			continue // a live socket: some other program's, created meanwhile
+		}
+		t.Errorf("%s appeared while the cluster ran and remains", p)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("working directory %s still exists (%v)", dir, err)
 	}
-	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(string(mounts), dir) {
 		t.Errorf("mounts under %s remain", dir)
 	}
-	if out, _ := exec.CommandContext(ctx, "ip", "netns", "list").Output(); strings.Contains(string(out), "goaks") {
+	if out := output(ctx, t, "ip", "netns", "list"); strings.Contains(out, "goaks-kube") {
 		t.Errorf("network namespace remains: %s", out)
 	}
-	if out, _ := exec.CommandContext(ctx, "ip", "-o", "link").Output(); strings.Contains(string(out), "goaks0") || strings.Contains(string(out), "cni0") {
-		t.Errorf("interfaces remain: %s", out)
+	if out := output(ctx, t, "ip", "-o", "link", "show"); strings.Contains(out, "goaks0") {
+		t.Errorf("host veth goaks0 remains: %s", out)
 	}
-	if out, _ := exec.CommandContext(ctx, "iptables-save").Output(); strings.Contains(string(out), "KUBE-") || strings.Contains(string(out), "CNI-") {
-		t.Errorf("host iptables carry cluster rules:\n%s", out)
+	if out := output(ctx, t, "ip", "route", "show", "198.18.0.0/23"); strings.TrimSpace(out) != "" {
+		t.Errorf("host route to the cluster remains: %s", out)
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, line := range strings.Split(output(ctx, t, "iptables-save"), "\n") {
+		if strings.Contains(line, "198.18.") || strings.Contains(line, "goaks") {
+			t.Errorf("host iptables carry a rule of the cluster: %s", line)
+		}
+	}
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
 		if err == nil && strings.Contains(string(b), dir) {

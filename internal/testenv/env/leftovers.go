@@ -16,8 +16,8 @@ import (
 // Leftovers lists what of the footprint of a stopped environment is still on
 // the machine: its directories, mounts under them, processes naming them,
 // sockets listening on its addresses, the node's network namespace and
-// interfaces, and cluster iptables rules in the host's tables. Empty means
-// clean.
+// host veth, and host iptables rules naming the cluster's addresses. Empty
+// means clean; a check that cannot run is listed too.
 func Leftovers(ctx context.Context, fp Footprint) []string {
 	var left []string
 	for _, d := range fp.Dirs {
@@ -58,21 +58,28 @@ func Leftovers(ctx context.Context, fp Footprint) []string {
 			left = append(left, "socket listening on "+a)
 		}
 	}
-	if out, _ := exec.CommandContext(ctx, "ip", "netns", "list").Output(); strings.Contains(string(out), "goaks") {
-		left = append(left, "network namespace: "+strings.TrimSpace(string(out)))
+	// The node's own names only (another container runtime's cni0 or KUBE-
+	// rules are not this environment's); a tool that cannot run is reported,
+	// so a missing tool never passes for a clean machine.
+	check := func(name string, args ...string) string {
+		out, err := exec.CommandContext(ctx, name, args...).CombinedOutput() //nolint:gosec // fixed system tools
+		if err != nil {
+			left = append(left, fmt.Sprintf("cannot check: %s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out))))
+			return ""
+		}
+		return string(out)
 	}
-	if out, _ := exec.CommandContext(ctx, "ip", "-o", "link").Output(); len(out) > 0 {
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, "goaks0") || strings.Contains(line, " cni0") {
-				left = append(left, "interface "+strings.TrimSpace(line))
-			}
+	if out := check("ip", "netns", "list"); strings.Contains(out, "goaks") {
+		left = append(left, "network namespace: "+strings.TrimSpace(out))
+	}
+	for _, line := range strings.Split(check("ip", "-o", "link", "show"), "\n") {
+		if strings.Contains(line, "goaks0") {
+			left = append(left, "interface "+strings.TrimSpace(line))
 		}
 	}
-	if out, _ := exec.CommandContext(ctx, "iptables-save").Output(); len(out) > 0 {
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, "KUBE-") || strings.Contains(line, "CNI-") {
-				left = append(left, "iptables rule "+line)
-			}
+	for _, line := range strings.Split(check("iptables-save"), "\n") {
+		if strings.Contains(line, "198.18.") || strings.Contains(line, "goaks") {
+			left = append(left, "iptables rule "+line)
 		}
 	}
 	return left

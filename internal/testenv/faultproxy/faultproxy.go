@@ -27,6 +27,8 @@ type Fault struct {
 	Times int
 	// Status, when set, answers with this status instead of forwarding.
 	Status int
+	// Header is added to a Status answer (for example Retry-After).
+	Header http.Header
 	// Delay holds the request this long before handling it (a hung server,
 	// for client timeouts).
 	Delay time.Duration
@@ -225,6 +227,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			p.record(r.Method + " " + r.URL.Path + " fault-" + fmt.Sprint(f.Status))
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/json")
+			for k, v := range f.Header {
+				w.Header()[k] = v
+			}
 			w.WriteHeader(f.Status)
 			_, _ = io.WriteString(w, `{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}`)
 			return

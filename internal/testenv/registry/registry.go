@@ -72,13 +72,41 @@ type Registry struct {
 	closeErr error
 }
 
+// ConfigError reports a Config field Start cannot use.
+type ConfigError struct {
+	// Field is the Config field at fault, e.g. "Username".
+	Field string
+	// Reason says what is wrong and how to fix it.
+	Reason string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *ConfigError) Error() string {
+	msg := "registry: Config." + e.Field + " " + e.Reason
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrBinaryMissing is returned (wrapped) by Start when Config.BinDir holds
+// no registry binary.
+var ErrBinaryMissing = errors.New("registry: binary missing")
+
 // Start starts a registry and waits until it answers on /v2/.
 func Start(ctx context.Context, cfg Config) (*Registry, error) {
 	if (cfg.Username == "") != (cfg.Password == "") {
-		return nil, errors.New("registry: set both Config.Username and Config.Password, or neither")
+		field := "Password"
+		if cfg.Username == "" {
+			field = "Username"
+		}
+		return nil, &ConfigError{Field: field, Reason: "is empty: set both Config.Username and Config.Password, or neither"}
 	}
 	if strings.Contains(cfg.Username, ":") {
-		return nil, errors.New("registry: Config.Username must not contain ':' (htpasswd separator)")
+		return nil, &ConfigError{Field: "Username", Reason: "must not contain ':' (htpasswd separator)"}
 	}
 	addr := cfg.ListenAddr
 	if addr == "" {
@@ -86,18 +114,18 @@ func Start(ctx context.Context, cfg Config) (*Registry, error) {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("registry: Config.ListenAddr %q is not host:port: %w", addr, err)
+		return nil, &ConfigError{Field: "ListenAddr", Reason: fmt.Sprintf("%q is not host:port", addr), Err: err}
 	}
 	binDir := cfg.BinDir
 	if binDir == "" {
-		binDir, err = toolbin.Build(ctx, toolbin.Spec{Module: "hack/tools", Packages: []string{registryPackage}})
+		binDir, err = toolbin.Build(ctx, toolbin.Spec{Module: "hack/tools", Packages: []string{registryPackage}, FirstBuild: "about a minute on 2 cores"})
 		if err != nil {
 			return nil, fmt.Errorf("registry: build the distribution registry binary: %w", err)
 		}
 	}
 	bin := filepath.Join(binDir, "registry")
 	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("registry: binary missing (set Config.BinDir to a directory holding the distribution registry binary, or leave it empty to build it): %w", err)
+		return nil, fmt.Errorf("%w (set Config.BinDir to a directory holding the distribution registry binary, or leave it empty to build it): %w", ErrBinaryMissing, err)
 	}
 
 	work, err := os.MkdirTemp("", "testenv-registry-")

@@ -5,6 +5,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"syscall"
@@ -20,14 +21,16 @@ import (
 
 func TestStartRejectsBadConfig(t *testing.T) {
 	tests := []struct {
-		name string
-		cfg  Config
+		name      string
+		cfg       Config
+		wantField string // the ConfigError's field; empty: not a ConfigError
+		wantIs    []error
 	}{
-		{"username without password", Config{Username: "u"}},
-		{"password without username", Config{Password: "p"}},
-		{"colon in username", Config{Username: "a:b", Password: "p"}},
-		{"listen address without port", Config{ListenAddr: "127.0.0.1"}},
-		{"binary missing", Config{BinDir: t.TempDir()}},
+		{"username without password", Config{Username: "u"}, "Password", nil},
+		{"password without username", Config{Password: "p"}, "Username", nil},
+		{"colon in username", Config{Username: "a:b", Password: "p"}, "Username", nil},
+		{"listen address without port", Config{ListenAddr: "127.0.0.1"}, "ListenAddr", nil},
+		{"binary missing", Config{BinDir: t.TempDir()}, "", []error{ErrBinaryMissing, fs.ErrNotExist}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +39,20 @@ func TestStartRejectsBadConfig(t *testing.T) {
 				_ = r.Close()
 				t.Fatal("Start succeeded; want an error")
 			}
-			t.Log(err)
+			var ce *ConfigError
+			switch {
+			case tt.wantField != "" && !errors.As(err, &ce):
+				t.Fatalf("Start() error = %v, want a *ConfigError for Config.%s", err, tt.wantField)
+			case tt.wantField != "" && ce.Field != tt.wantField:
+				t.Fatalf("Start() error names Config.%s, want Config.%s (%v)", ce.Field, tt.wantField, err)
+			case tt.wantField == "" && errors.As(err, &ce):
+				t.Fatalf("Start() error = %v, a ConfigError; want %v", err, tt.wantIs)
+			}
+			for _, want := range tt.wantIs {
+				if !errors.Is(err, want) {
+					t.Fatalf("Start() error = %v, want errors.Is %v", err, want)
+				}
+			}
 		})
 	}
 }

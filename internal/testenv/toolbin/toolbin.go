@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // rootModule is the module path of the repository's root go.mod.
@@ -31,7 +32,16 @@ type Spec struct {
 	Packages []string
 	// LDFlags are passed to go build as -ldflags.
 	LDFlags string
+	// FirstBuild says how long building them takes when nothing is cached
+	// (e.g. "about 8 minutes on 2 cores"); logged before a build starts so
+	// a first run explains its wait.
+	FirstBuild string
+	// Logger receives the build's progress. Nil: slog.Default().
+	Logger *slog.Logger
 }
+
+// progressEvery is how often a long build says it is still at work.
+const progressEvery = 30 * time.Second
 
 // RepoRoot finds the repository root by walking up from the working
 // directory to the go.mod of module github.com/go-aks/pipeline.
@@ -82,9 +92,20 @@ func Build(ctx context.Context, spec Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cache, filepath.Base(spec.Module)+"-"+key)
+	return build(ctx, root, filepath.Join(cache, filepath.Base(spec.Module)+"-"+key), spec)
+}
+
+// build builds spec's packages from the tool module under root into dir,
+// unless dir already holds them, one package at a time so that each step
+// can be reported: which binary, how many of how many, time elapsed.
+func build(ctx context.Context, root, dir string, spec Spec) (string, error) {
 	if complete(dir, spec.Packages) {
 		return dir, nil
+	}
+	cache := filepath.Dir(dir)
+	log := spec.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	if err := os.MkdirAll(cache, 0o750); err != nil {
 		return "", fmt.Errorf("create cache directory: %w", err)
@@ -95,19 +116,24 @@ func Build(ctx context.Context, spec Spec) (string, error) {
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
 
-	slog.InfoContext(ctx, "building test binaries (cached afterwards)", "module", spec.Module, "packages", spec.Packages)
-	args := []string{"build", "-trimpath", "-o", tmp + string(os.PathSeparator)}
-	if spec.LDFlags != "" {
-		args = append(args, "-ldflags", spec.LDFlags)
+	names := make([]string, len(spec.Packages))
+	for i, p := range spec.Packages {
+		names[i] = filepath.Base(p)
 	}
-	args = append(args, spec.Packages...)
-	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // fixed tool, arguments from our own specs
-	cmd.Dir = filepath.Join(root, spec.Module)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("build %v in %s: %w\n%s", spec.Packages, spec.Module, err, out)
+	first := spec.FirstBuild
+	if first == "" {
+		first = "a while"
 	}
+	log.InfoContext(ctx, "building test binaries from source once; a first build takes "+first+", later runs reuse them",
+		"module", spec.Module, "binaries", strings.Join(names, ","), "cache", cache)
+	started := time.Now()
+	for i, pkg := range spec.Packages {
+		if err := buildOne(ctx, log, root, tmp, spec, pkg, fmt.Sprintf("%d/%d", i+1, len(spec.Packages)), started); err != nil {
+			return "", err
+		}
+	}
+	log.InfoContext(ctx, "test binaries built", "module", spec.Module, "binaries", len(names),
+		"took", time.Since(started).Round(time.Second).String())
 	if err := os.Rename(tmp, dir); err != nil {
 		if complete(dir, spec.Packages) { // built concurrently by another process
 			return dir, nil
@@ -115,6 +141,39 @@ func Build(ctx context.Context, spec Spec) (string, error) {
 		return "", fmt.Errorf("store built binaries: %w", err)
 	}
 	return dir, nil
+}
+
+// buildOne builds pkg into out, logging when it starts and, while it runs,
+// every progressEvery.
+func buildOne(ctx context.Context, log *slog.Logger, root, out string, spec Spec, pkg, step string, started time.Time) error {
+	name := filepath.Base(pkg)
+	log.InfoContext(ctx, "building "+name, "step", step, "elapsed", time.Since(started).Round(time.Second).String())
+	args := []string{"build", "-trimpath", "-o", out + string(os.PathSeparator)}
+	if spec.LDFlags != "" {
+		args = append(args, "-ldflags", spec.LDFlags)
+	}
+	args = append(args, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // fixed tool, arguments from our own specs
+	cmd.Dir = filepath.Join(root, spec.Module)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				log.InfoContext(ctx, "still building "+name, "step", step, "elapsed", time.Since(started).Round(time.Second).String())
+			}
+		}
+	}()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s in %s: %w\n%s", pkg, spec.Module, err, b)
+	}
+	return nil
 }
 
 func complete(dir string, pkgs []string) bool {
