@@ -317,7 +317,7 @@ func (r *Rehearsal) VerifyProduction(ctx context.Context, svc *Service, want str
 		}
 		ref := r.ProdRepository(svc) + "@" + running[0]
 		s.Digest, s.Ref = running[0], ref
-		args, err := cmdline.VerifyArgs(r.release, cmdline.VerifyOptions{Image: ref, PublicKey: r.prod.Public, PlainHTTP: true})
+		args, err := cmdline.VerifyArgs(r.release, ref, r.prod.Public, "", true)
 		if err != nil {
 			return err
 		}
