@@ -8,7 +8,14 @@
 // production key), deploy production, verify what runs — prints each stage's
 // duration and digest, and tears everything down (also on Ctrl-C).
 //
-//	sudo -E go run ./cmd/rehearse [-fault none|acceptance|production-crash|production-errors] [-keep] [-v]
+// It releases each service given with -service DIR (repeatable), a
+// directory holding the service's pipeline.yaml (optional) and go.mod, read
+// with ci/settings as the Dagger module reads it. By default: this
+// repository (the orders service) and the greeter fixture
+// (internal/rehearsal/testdata/services/greeter). A -fault is injected into
+// the first service, after a good release of every service.
+//
+//	sudo -E go run ./cmd/rehearse [-service DIR]... [-fault none|acceptance|production-crash|production-errors] [-keep] [-v]
 //
 // It needs root (network namespace, mounts, iptables), Debian's containerd,
 // runc, containernetworking-plugins, iptables, conntrack and postgresql.
@@ -23,13 +30,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-aks/pipeline/internal/rehearsal"
 	"github.com/go-aks/pipeline/internal/testenv/env"
+	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )
+
+// FixtureService is the second service released by default, relative to
+// the repository root.
+const FixtureService = "internal/rehearsal/testdata/services/greeter"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -46,6 +59,7 @@ type config struct {
 	timeout   time.Duration
 	rollout   string
 	logDir    string
+	services  []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -54,7 +68,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fault := fs.String("fault", "none", "inject a defect to rehearse a stop: none, acceptance (the suite fails in staging: no promotion), production-crash (production's canary or rollout fails; production stays on the previous digest), production-errors (ready and healthy, 3 in 10 requests 500 in production: the canary stops it)")
 	keep := fs.Bool("keep", false, "keep the environment running after the release until Ctrl-C (kubeconfigs and registries are printed)")
 	verbose := fs.Bool("v", false, "stream the commands' output")
-	platforms := fs.String("platforms", strings.Join(rehearsal.DefaultPlatforms, ","), "image platforms, comma-separated (must include this machine's)")
+	platforms := fs.String("platforms", "", "image platforms, comma-separated, overriding the services' settings (must include this machine's)")
+	var services []string
+	fs.Func("service", "a service's source root (its pipeline.yaml and go.mod); repeatable (default: the repository root and "+FixtureService+")", func(v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("empty directory")
+		}
+		services = append(services, v)
+		return nil
+	})
 	timeout := fs.Duration("timeout", 45*time.Minute, "give up after this long (the first run builds Kubernetes: about ten minutes on two cores)")
 	rollout := fs.String("rollout-timeout", "5m", "deploy's --timeout for each rollout")
 	logDir := fs.String("log-dir", "", "keep the cluster components' logs in this directory")
@@ -81,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			plats = append(plats, p)
 		}
 	}
-	return config{fault: f, keep: *keep, verbose: *verbose, platforms: plats, timeout: *timeout, rollout: *rollout, logDir: *logDir}, nil
+	return config{fault: f, keep: *keep, verbose: *verbose, platforms: plats, timeout: *timeout, rollout: *rollout, logDir: *logDir, services: services}, nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -91,6 +113,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintln(stderr, "rehearse:", err)
+		return 2
+	}
+	services, err := loadServices(cfg.services)
+	if err != nil {
+		fmt.Fprintln(stderr, "rehearse: -service:", err)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -133,18 +160,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer func() { _ = r.Close() }()
 
 	code := 0
-	var rel rehearsal.Release
+	var released []string
 	var runErr error
+	// A good release of every service first; with a fault, it is the
+	// production the faulty build must not disturb, and the revision a
+	// failed rollout returns to.
 	if cfg.fault != rehearsal.NoFault {
-		// A good release first: the production the faulty one must not
-		// disturb, and the revision a failed rollout returns to.
-		fmt.Fprintln(stdout, "releasing a good build first, then the faulty one")
-		rel, runErr = r.Run(ctx, rehearsal.BuildOptions{})
+		fmt.Fprintf(stdout, "releasing a good build of every service first, then a faulty one of %s\n", services[0].Name())
+	}
+	for _, svc := range services {
+		var rel rehearsal.Release
+		if rel, runErr = r.Run(ctx, svc, rehearsal.BuildOptions{}); runErr != nil {
+			break
+		}
+		released = append(released, rel.Prod)
 	}
 	faultyRun := -1 // index of the faulty run's first stage
-	if runErr == nil {
+	if runErr == nil && cfg.fault != rehearsal.NoFault {
 		faultyRun = len(r.Stages())
-		rel, runErr = r.Run(ctx, rehearsal.BuildOptions{Fault: cfg.fault})
+		_, runErr = r.Run(ctx, services[0], rehearsal.BuildOptions{Fault: cfg.fault})
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "release rehearsal (revision %s, fault: %s)\n", r.Revision(), faultName(cfg.fault))
@@ -153,7 +187,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case runErr == nil:
-		fmt.Fprintf(stdout, "\nreleased: %s runs in production, signed for production\n", rel.Prod)
+		fmt.Fprintf(stdout, "\nreleased: %s run in production, signed for production\n", strings.Join(released, ", "))
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "rehearse: interrupted:", ctx.Err())
 		code = 1
@@ -169,6 +203,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 	}
 	return code
+}
+
+// loadServices reads each service's settings; none given: the repository
+// root and the fixture.
+func loadServices(dirs []string) ([]*rehearsal.Service, error) {
+	if len(dirs) == 0 {
+		root, err := toolbin.RepoRoot()
+		if err != nil {
+			return nil, fmt.Errorf("find the repository root for the default services: %w", err)
+		}
+		dirs = []string{root, filepath.Join(root, filepath.FromSlash(FixtureService))}
+	}
+	seen := map[string]string{}
+	var out []*rehearsal.Service
+	for _, d := range dirs {
+		svc, err := rehearsal.LoadService(d)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[svc.Name()]; dup {
+			return nil, fmt.Errorf("%s and %s are both service %q: each service needs its own name (binary)", prev, d, svc.Name())
+		}
+		seen[svc.Name()] = d
+		out = append(out, svc)
+	}
+	return out, nil
 }
 
 func failedStage(stages []rehearsal.Stage) string {

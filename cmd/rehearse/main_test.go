@@ -16,9 +16,12 @@ func TestParseFlags(t *testing.T) {
 		wantErr   string
 		fault     rehearsal.Fault
 		platforms string
+		services  string
 	}{
-		{name: "defaults", platforms: "linux/amd64,linux/arm64"},
-		{name: "fault", args: []string{"-fault", "production-crash"}, fault: rehearsal.FaultProductionCrash, platforms: "linux/amd64,linux/arm64"},
+		{name: "defaults"},
+		{name: "fault", args: []string{"-fault", "production-crash"}, fault: rehearsal.FaultProductionCrash},
+		{name: "services", args: []string{"-service", ".", "-service", "x"}, services: ".,x"},
+		{name: "empty service", args: []string{"-service", " "}, wantErr: "-service"},
 		{name: "one platform", args: []string{"-platforms", " linux/amd64 ,"}, platforms: "linux/amd64"},
 		{name: "unknown fault", args: []string{"-fault", "boom"}, wantErr: "-fault"},
 		{name: "bad timeout", args: []string{"-timeout", "0s"}, wantErr: "-timeout"},
@@ -36,8 +39,8 @@ func TestParseFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.fault != tc.fault || strings.Join(cfg.platforms, ",") != tc.platforms {
-				t.Errorf("fault %q platforms %v, want %q %s", cfg.fault, cfg.platforms, tc.fault, tc.platforms)
+			if cfg.fault != tc.fault || strings.Join(cfg.platforms, ",") != tc.platforms || strings.Join(cfg.services, ",") != tc.services {
+				t.Errorf("fault %q platforms %v services %v, want %q %s %s", cfg.fault, cfg.platforms, cfg.services, tc.fault, tc.platforms, tc.services)
 			}
 		})
 	}
@@ -50,5 +53,26 @@ func TestRunRejectsBadFlagsBeforeStartingAnything(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "-fault") {
 		t.Errorf("stderr %q does not name the flag", stderr.String())
+	}
+}
+
+func TestLoadServices(t *testing.T) {
+	svcs, err := loadServices(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range svcs {
+		names = append(names, s.Name())
+	}
+	if strings.Join(names, ",") != "orders,greeter" {
+		t.Fatalf("default services %v, want orders and greeter", names)
+	}
+	if _, err := loadServices([]string{"../..", "../../"}); err == nil || !strings.Contains(err.Error(), `both service "orders"`) {
+		t.Fatalf("the same service twice: %v, want it refused", err)
+	}
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"-service", t.TempDir()}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "go.mod") {
+		t.Fatalf("a directory without go.mod: exit %d, stderr %q; want 2 naming go.mod", code, stderr.String())
 	}
 }

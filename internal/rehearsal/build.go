@@ -3,22 +3,16 @@ package rehearsal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/go-aks/pipeline/internal/imagebuild"
-)
+	"dagger/pipeline/cmdline"
 
-// servicePackage and binaryName are the service and its name in the image,
-// as in the Dagger module (ci/cmdline).
-const (
-	servicePackage = "./cmd/orders" // in serviceModule
-	// serviceModule is the service's own Go module directory (go build -C).
-	serviceModule = "app"
-	binaryName    = "orders"
+	"github.com/go-aks/pipeline/internal/imagebuild"
 )
 
 // Fault is a defect injected into a build of the service, to rehearse where
@@ -70,53 +64,66 @@ type Image struct {
 	Digest string
 }
 
-// Build compiles the service for each platform the way the module's build
-// does (CGO_ENABLED=0 GOOS GOARCH GOFLAGS=-buildvcs=false go build -trimpath
-// -ldflags="-s -w -buildid="), then assembles the multi-platform image with
-// `release image`. Stage "build".
-func (r *Rehearsal) Build(ctx context.Context, o BuildOptions) (Image, error) {
+// Build compiles the service's main package (settings main, in its Go
+// module directory) for each of its platforms the way the module's build
+// does (ci/cmdline GoBuild), then assembles the multi-platform image with
+// `release image` (ci/cmdline ImageArgs). Stage "build".
+func (r *Rehearsal) Build(ctx context.Context, svc *Service, o BuildOptions) (Image, error) {
 	var img Image
 	name := "build"
 	if o.Fault != NoFault {
-		name = "build (fault: " + string(o.Fault) + ")"
+		name += " (fault: " + string(o.Fault) + ")"
 	}
-	_, err := r.record(name, func(s *Stage) error {
+	_, err := r.record(svc, name, func(s *Stage) error {
 		dir, err := os.MkdirTemp(r.dir, "image-")
 		if err != nil {
 			return fmt.Errorf("create build directory: %w", err)
 		}
-		var buildFlags []string
+		var overlay string
 		if o.Fault != NoFault {
-			overlay, err := r.faultOverlay(o.Fault, dir)
+			if overlay, err = r.faultOverlay(svc, o.Fault, dir); err != nil {
+				return err
+			}
+		}
+		platforms := r.opts.Platforms
+		if len(platforms) == 0 {
+			platforms = svc.Settings.Platforms
+		}
+		if err := checkNodePlatform(platforms); err != nil {
+			return fmt.Errorf("service %s: %w", svc.Name(), err)
+		}
+		platforms = append([]string(nil), platforms...)
+		sort.Strings(platforms)
+		bins := map[string]string{}
+		for _, ps := range platforms {
+			p, err := cmdline.ParsePlatform("platform", ps)
 			if err != nil {
 				return err
 			}
-			buildFlags = append(buildFlags, "-overlay", overlay)
-		}
-		platforms := append([]string(nil), r.opts.Platforms...)
-		sort.Strings(platforms)
-		args := []string{"image"}
-		for _, p := range platforms {
-			osName, arch, ok := strings.Cut(p, "/")
-			if !ok || osName != "linux" || (arch != "amd64" && arch != "arm64") {
-				return fmt.Errorf("platform %q: the image is built for linux/amd64 and linux/arm64", p)
+			out := filepath.Join(dir, "bins", p.OS+"_"+p.Arch, svc.Name())
+			envMap, args, err := cmdline.GoBuild(p, svc.Settings.Main, out)
+			if err != nil {
+				return err
 			}
-			out := filepath.Join(dir, "bins", osName+"_"+arch, binaryName)
-			goArgs := append([]string{"build", "-C", serviceModule, "-trimpath", "-ldflags=-s -w -buildid="}, buildFlags...)
-			goArgs = append(goArgs, "-o", out, servicePackage)
-			env := goEnv(map[string]string{"CGO_ENABLED": "0", "GOOS": osName, "GOARCH": arch, "GOFLAGS": "-buildvcs=false"})
-			if _, err := r.exec(ctx, "build", env, "go", goArgs...); err != nil {
+			if overlay != "" {
+				args = append([]string{args[0], args[1], "-overlay", overlay}, args[2:]...)
+			}
+			if _, err := r.execIn(ctx, svc.ModuleDir(), "build", goEnv(envMap), args[0], args[1:]...); err != nil {
 				return fmt.Errorf("go build %s: %w", p, err)
 			}
-			args = append(args, "--binary", p+"="+out)
+			bins[p.String()] = out
 		}
 		created := r.opts.Created
 		if o.Created != "" {
 			created = o.Created
 		}
 		img.Layout = filepath.Join(dir, "layout")
-		args = append(args, "--source", r.opts.SourceURL, "--revision", r.opts.Revision, "--created", created, "--out", img.Layout)
-		if _, err := r.exec(ctx, "build", commandEnv(), r.release, args...); err != nil {
+		args, err := cmdline.ImageArgs(r.release, svc.Name(), bins,
+			cmdline.BuildInfo{SourceURL: r.opts.SourceURL, Revision: r.opts.Revision, Created: created}, img.Layout)
+		if err != nil {
+			return err
+		}
+		if _, err := r.exec(ctx, "build", commandEnv(), args[0], args[1:]...); err != nil {
 			return err
 		}
 		idx, err := imagebuild.ReadLayout(img.Layout)
@@ -137,13 +144,21 @@ func (r *Rehearsal) Build(ctx context.Context, o BuildOptions) (Image, error) {
 
 // faultOverlay writes a go build -overlay file injecting f into the
 // service's source as it is now in the repository.
-func (r *Rehearsal) faultOverlay(f Fault, dir string) (string, error) {
+//
+// The faults are the orders service's: FaultAcceptance changes its
+// internal/httpapi/httpapi.go, FaultProductionCrash adds a file to its main
+// package that reacts to its production database name. For a service that
+// lacks the file the fault changes, it fails saying so.
+func (r *Rehearsal) faultOverlay(svc *Service, f Fault, dir string) (string, error) {
 	replace := map[string]string{}
 	var err error
 	switch f {
 	case FaultAcceptance:
-		path := filepath.Join(r.root, "app", "internal", "httpapi", "httpapi.go")
+		path := filepath.Join(svc.ModuleDir(), "internal", "httpapi", "httpapi.go")
 		src, err := os.ReadFile(filepath.Clean(path))
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("fault %s changes the orders service's internal/httpapi/httpapi.go; service %s has no %s", f, svc.Name(), path)
+		}
 		if err != nil {
 			return "", fmt.Errorf("fault %s: %w", f, err)
 		}
@@ -157,7 +172,11 @@ func (r *Rehearsal) faultOverlay(f Fault, dir string) (string, error) {
 		}
 		replace[path] = alt
 	case FaultProductionCrash:
-		path := filepath.Join(r.root, "app", "cmd", "orders", "zz_rehearsal_fault.go")
+		mainDir := filepath.Join(svc.ModuleDir(), filepath.FromSlash(svc.Settings.Main))
+		if _, err := os.Stat(filepath.Join(mainDir, "main.go")); err != nil {
+			return "", fmt.Errorf("fault %s adds a file to the main package of service %s, whose %s has no main.go: %w", f, svc.Name(), mainDir, err)
+		}
+		path := filepath.Join(mainDir, "zz_rehearsal_fault.go")
 		alt := filepath.Join(dir, "fault.go")
 		src := `package main
 

@@ -7,14 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"dagger/pipeline/cmdline"
+
 	"github.com/go-aks/pipeline/internal/deploy"
 	"github.com/go-aks/pipeline/internal/rehearsal"
 	"github.com/go-aks/pipeline/internal/testenv/env"
 )
 
-// canaryArgs shorten production's canary for the test (deploy's defaults are
-// a 2m window, a look every 10s and 100 requests).
-var canaryArgs = []string{"--canary-window", "20s", "--canary-interval", "2s", "--canary-min-requests", "50"}
+// testCanary shortens production's canary for the test (deploy's defaults
+// are a 2m window, a look every 10s and 100 requests).
+var testCanary = cmdline.Canary{Window: "20s", Interval: "2s", MinRequests: 50}
 
 // TestCanary: a release that is ready and healthy but fails 3 in 10 of its
 // requests in production only passes staging and acceptance, is promoted,
@@ -26,7 +28,7 @@ func TestCanary(t *testing.T) {
 	ctx := testContext(t)
 	goodRelease(t)
 	before := productionState(ctx, t)
-	url, err := r.ServiceURL(ctx, env.Production)
+	url, err := r.ServiceURL(ctx, orders, env.Production)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func TestCanary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, runErr := r.Run(ctx, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionErrors})
+	rel, runErr := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionErrors})
 	returned := time.Now()
 	time.Sleep(2 * time.Second) // keep probing a little after deploy returned
 	res := p.stop()
@@ -92,7 +94,7 @@ func TestCanary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rel, err := r.Run(ctx, rehearsal.BuildOptions{Created: time.Now().UTC().Format(time.RFC3339)})
+		rel, err := r.Run(ctx, orders, rehearsal.BuildOptions{Created: time.Now().UTC().Format(time.RFC3339)})
 		res := p.stop()
 		if err != nil {
 			t.Fatalf("a good release: %v", err)

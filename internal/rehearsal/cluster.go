@@ -12,22 +12,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Deployment and container names of the service in the manifests.
-const (
-	deploymentName = "orders"
-	containerName  = "orders"
-	serviceName    = "orders"
-	appSelector    = "app.kubernetes.io/name=orders"
-)
+// The service's Kubernetes objects are named after it: its Service and
+// container, and its pods carry app.kubernetes.io/name=NAME.
+func appSelector(svc *Service) string { return "app.kubernetes.io/name=" + svc.Name() }
 
 // ServiceURL is the base URL of the service's ClusterIP Service in a
 // namespace, reachable from the host (the cluster routes its service range
 // to the node).
-func (r *Rehearsal) ServiceURL(ctx context.Context, namespace string) (string, error) {
+func (r *Rehearsal) ServiceURL(ctx context.Context, service *Service, namespace string) (string, error) {
 	cs, err := r.opts.Env.Client(namespace)
 	if err != nil {
 		return "", err
 	}
+	serviceName := service.Name()
 	svc, err := cs.CoreV1().Services(namespace).Get(ctx, serviceName, metav1.GetOptions{})
 	if err != nil {
 		return "", fmt.Errorf("find Service %s in %s: %w", serviceName, namespace, err)
@@ -53,12 +50,12 @@ type PodImage struct {
 
 // PodImages lists the images of the service's pods in a namespace that are
 // not being deleted.
-func (r *Rehearsal) PodImages(ctx context.Context, namespace string) ([]PodImage, error) {
+func (r *Rehearsal) PodImages(ctx context.Context, svc *Service, namespace string) ([]PodImage, error) {
 	cs, err := r.opts.Env.Client(namespace)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: appSelector})
+	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: appSelector(svc)})
 	if err != nil {
 		return nil, fmt.Errorf("list the pods of %s: %w", namespace, err)
 	}
@@ -69,12 +66,12 @@ func (r *Rehearsal) PodImages(ctx context.Context, namespace string) ([]PodImage
 		}
 		pi := PodImage{Pod: p.Name}
 		for _, c := range p.Spec.Containers {
-			if c.Name == containerName {
+			if c.Name == svc.Name() {
 				pi.Spec = c.Image
 			}
 		}
 		for _, st := range p.Status.ContainerStatuses {
-			if st.Name == containerName {
+			if st.Name == svc.Name() {
 				pi.ImageID, pi.Ready = st.ImageID, st.Ready
 			}
 		}
@@ -92,13 +89,13 @@ func (r *Rehearsal) PodImages(ctx context.Context, namespace string) ([]PodImage
 // namespace run (sorted): what the node reports, or for a pod whose
 // container has not started yet (say, one the autoscaler just added), the
 // digest its spec pins.
-func (r *Rehearsal) RunningDigests(ctx context.Context, namespace string) ([]string, error) {
-	pods, err := r.PodImages(ctx, namespace)
+func (r *Rehearsal) RunningDigests(ctx context.Context, svc *Service, namespace string) ([]string, error) {
+	pods, err := r.PodImages(ctx, svc, namespace)
 	if err != nil {
 		return nil, err
 	}
 	if len(pods) == 0 {
-		return nil, fmt.Errorf("no pod of the service runs in %s", namespace)
+		return nil, fmt.Errorf("no pod of service %s runs in %s", svc.Name(), namespace)
 	}
 	seen := map[string]bool{}
 	var out []string

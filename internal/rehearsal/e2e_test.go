@@ -29,10 +29,13 @@ import (
 	"github.com/go-aks/pipeline/internal/testenv/registry"
 )
 
-// One environment and one rehearsal for all the cases.
+// One environment and one rehearsal for all the cases, and the two services
+// released: orders (this repository, described by its pipeline.yaml) and the
+// greeter fixture (its own Go module, manifests and acceptance suite).
 var (
-	e *env.Env
-	r *rehearsal.Rehearsal
+	e               *env.Env
+	r               *rehearsal.Rehearsal
+	orders, greeter *rehearsal.Service
 )
 
 func TestMain(m *testing.M) {
@@ -44,10 +47,18 @@ func runMain(m *testing.M) (code int) {
 		fmt.Fprintln(os.Stderr, "FAIL: the end-to-end test cannot run on this machine:\n"+err.Error())
 		return 1
 	}
+	var err error
+	if orders, err = rehearsal.LoadService("../.."); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
+	if greeter, err = rehearsal.LoadService("testdata/services/greeter"); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	var err error
 	e, err = env.Start(ctx, env.Options{LogDir: os.Getenv("CLUSTER_LOG_DIR")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start the test environment:", err)
@@ -73,7 +84,7 @@ func runMain(m *testing.M) (code int) {
 	if os.Getenv("REHEARSAL_VERBOSE") != "" {
 		out = os.Stderr
 	}
-	opts := rehearsal.Options{Env: e, ProductionDeployArgs: canaryArgs}
+	opts := rehearsal.Options{Env: e, ProductionCanary: testCanary}
 	if out != nil {
 		opts.Output = out
 	}
@@ -92,6 +103,13 @@ func runMain(m *testing.M) (code int) {
 	code = m.Run()
 	fmt.Fprintln(os.Stderr, "\nstages of the end-to-end run:")
 	_ = rehearsal.WriteSummary(os.Stderr, r.Stages())
+	// Searched once everything ran, whichever cases were selected.
+	if leaks, err := secretsInOutput(); err != nil || len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: secrets in the stages' output (%v):\n  %s\n", err, strings.Join(leaks, "\n  "))
+		code = 1
+	} else {
+		fmt.Fprintln(os.Stderr, "no secret in the stages' output")
+	}
 	return code
 }
 
@@ -108,7 +126,7 @@ func goodRelease(t *testing.T) rehearsal.Release {
 	goodOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
-		good, goodErr = r.Run(ctx, rehearsal.BuildOptions{})
+		good, goodErr = r.Run(ctx, orders, rehearsal.BuildOptions{})
 	})
 	if goodErr != nil {
 		t.Fatalf("the release path failed: %v", goodErr)
@@ -121,12 +139,17 @@ func goodRelease(t *testing.T) rehearsal.Release {
 // cluster.
 func TestReleasePath(t *testing.T) {
 	ctx := testContext(t)
+	// A release of its own: what it checks (every stage, both environments
+	// on its digest) must not depend on which cases ran before.
 	from := len(r.Stages())
-	rel := goodRelease(t)
+	rel, err := r.Run(ctx, orders, rehearsal.BuildOptions{})
+	if err != nil {
+		t.Fatalf("the release path failed: %v", err)
+	}
 
 	src := mustDigest(t, rel.NonProd)
 	dst := mustDigest(t, rel.Prod)
-	if src.Context().String() != r.NonProdRepository() || dst.Context().String() != r.ProdRepository() {
+	if src.Context().String() != r.NonProdRepository(orders) || dst.Context().String() != r.ProdRepository(orders) {
 		t.Fatalf("references %s and %s are not in the non-production and production repositories", src, dst)
 	}
 	if src.DigestStr() != dst.DigestStr() {
@@ -137,8 +160,8 @@ func TestReleasePath(t *testing.T) {
 	// The registries: the same index in both, every platform, signatures.
 	srcIdx := index(ctx, t, e.NonProd, src)
 	dstIdx := index(ctx, t, e.Prod, dst)
-	if got := platforms(t, srcIdx); strings.Join(got, ",") != strings.Join(rehearsal.DefaultPlatforms, ",") {
-		t.Errorf("published index has platforms %v, want %v", got, rehearsal.DefaultPlatforms)
+	if got := platforms(t, srcIdx); strings.Join(got, ",") != strings.Join(orders.Settings.Platforms, ",") {
+		t.Errorf("published index has platforms %v, want the settings' %v", got, orders.Settings.Platforms)
 	}
 	srcM, _ := srcIdx.IndexManifest()
 	dstM, _ := dstIdx.IndexManifest()
@@ -180,7 +203,7 @@ func TestReleasePath(t *testing.T) {
 
 	// The cluster: both environments run exactly that digest, each from its registry.
 	for _, c := range []struct{ ns, ref string }{{env.Staging, rel.NonProd}, {env.Production, rel.Prod}} {
-		pods, err := r.PodImages(ctx, c.ns)
+		pods, err := r.PodImages(ctx, orders, c.ns)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +245,7 @@ func TestAcceptanceFailureStopsRelease(t *testing.T) {
 	prev := goodRelease(t)
 	prodBefore := productionState(ctx, t)
 
-	rel, err := r.Run(ctx, rehearsal.BuildOptions{Fault: rehearsal.FaultAcceptance})
+	rel, err := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultAcceptance})
 	if err == nil {
 		t.Fatal("the release path went through with a build that fails acceptance")
 	}
@@ -238,7 +261,7 @@ func TestAcceptanceFailureStopsRelease(t *testing.T) {
 	if broken.DigestStr() == mustDigest(t, prev.NonProd).DigestStr() {
 		t.Fatal("the broken build has the good build's digest")
 	}
-	if got, err := r.RunningDigests(ctx, env.Staging); err != nil || len(got) != 1 || got[0] != broken.DigestStr() {
+	if got, err := r.RunningDigests(ctx, orders, env.Staging); err != nil || len(got) != 1 || got[0] != broken.DigestStr() {
 		t.Fatalf("staging runs %v (%v), want the broken %s the suite tested", got, err, broken.DigestStr())
 	}
 	// No acceptance record.
@@ -247,7 +270,7 @@ func TestAcceptanceFailureStopsRelease(t *testing.T) {
 		t.Fatalf("the broken build has an acceptance record: %+v", rec)
 	}
 	// Promote refuses, and writes nothing to production.
-	if ref, err := r.Promote(ctx, rel.NonProd); err == nil {
+	if ref, err := r.Promote(ctx, orders, rel.NonProd); err == nil {
 		t.Fatalf("promote accepted a build that failed acceptance: %s", ref)
 	} else {
 		var ce *rehearsal.CommandError
@@ -255,7 +278,7 @@ func TestAcceptanceFailureStopsRelease(t *testing.T) {
 			t.Fatalf("promote failed before running: %v", err)
 		}
 	}
-	prodRepo, _ := name.NewRepository(r.ProdRepository(), name.Insecure)
+	prodRepo, _ := name.NewRepository(r.ProdRepository(orders), name.Insecure)
 	if manifestExists(ctx, t, e.Prod, prodRepo.Digest(broken.DigestStr())) {
 		t.Fatal("the broken build reached the production registry")
 	}
@@ -276,31 +299,31 @@ func TestRepushedTagPromotesAcceptedDigest(t *testing.T) {
 	goodRelease(t)
 	const tag = "candidate"
 
-	img, err := r.Build(ctx, rehearsal.BuildOptions{Created: "2020-01-01T00:00:00Z"})
+	img, err := r.Build(ctx, orders, rehearsal.BuildOptions{Created: "2020-01-01T00:00:00Z"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	accepted, err := r.Publish(ctx, img, tag)
+	accepted, err := r.Publish(ctx, orders, img, tag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Deploy(ctx, env.Staging, accepted); err != nil {
+	if _, err := r.Deploy(ctx, orders, env.Staging, accepted); err != nil {
 		t.Fatal(err)
 	}
-	res, err := r.Acceptance(ctx, accepted)
+	res, err := r.Acceptance(ctx, orders, accepted)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Attest(ctx, accepted, res); err != nil {
+	if err := r.Attest(ctx, orders, accepted, res); err != nil {
 		t.Fatal(err)
 	}
 
 	// Someone re-pushes the tag: same source, another digest, properly signed.
-	other, err := r.Build(ctx, rehearsal.BuildOptions{Created: "2021-01-01T00:00:00Z"})
+	other, err := r.Build(ctx, orders, rehearsal.BuildOptions{Created: "2021-01-01T00:00:00Z"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	repushed, err := r.Publish(ctx, other, tag)
+	repushed, err := r.Publish(ctx, orders, other, tag)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +331,7 @@ func TestRepushedTagPromotesAcceptedDigest(t *testing.T) {
 	if acc.DigestStr() == rep.DigestStr() {
 		t.Fatal("the re-pushed image has the accepted digest")
 	}
-	nonProdRepo, _ := name.NewRepository(r.NonProdRepository(), name.Insecure)
+	nonProdRepo, _ := name.NewRepository(r.NonProdRepository(orders), name.Insecure)
 	for _, tg := range []string{tag, r.Revision()} {
 		if got := resolve(ctx, t, e.NonProd, nonProdRepo.Tag(tg)); got != rep.DigestStr() {
 			t.Fatalf("tag %s resolves to %s, want the re-pushed %s", tg, got, rep.DigestStr())
@@ -316,26 +339,26 @@ func TestRepushedTagPromotesAcceptedDigest(t *testing.T) {
 	}
 
 	// The tag is refused; the kept digest reference is promoted.
-	if ref, err := r.Promote(ctx, nonProdRepo.Tag(tag).String()); err == nil {
+	if ref, err := r.Promote(ctx, orders, nonProdRepo.Tag(tag).String()); err == nil {
 		t.Fatalf("promote accepted a tag: %s", ref)
 	}
-	prod, err := r.Promote(ctx, accepted)
+	prod, err := r.Promote(ctx, orders, accepted)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := mustDigest(t, prod).DigestStr(); got != acc.DigestStr() {
 		t.Fatalf("promoted %s, want the accepted %s", got, acc.DigestStr())
 	}
-	if _, err := r.Deploy(ctx, env.Production, prod); err != nil {
+	if _, err := r.Deploy(ctx, orders, env.Production, prod); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.VerifyProduction(ctx, prod); err != nil {
+	if err := r.VerifyProduction(ctx, orders, prod); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := r.RunningDigests(ctx, env.Production); err != nil || len(got) != 1 || got[0] != acc.DigestStr() {
+	if got, err := r.RunningDigests(ctx, orders, env.Production); err != nil || len(got) != 1 || got[0] != acc.DigestStr() {
 		t.Fatalf("production runs %v (%v), want the accepted %s", got, err, acc.DigestStr())
 	}
-	prodRepo, _ := name.NewRepository(r.ProdRepository(), name.Insecure)
+	prodRepo, _ := name.NewRepository(r.ProdRepository(orders), name.Insecure)
 	if manifestExists(ctx, t, e.Prod, prodRepo.Digest(rep.DigestStr())) {
 		t.Fatal("the re-pushed image reached the production registry")
 	}
@@ -351,7 +374,7 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 	ctx := testContext(t)
 	goodRelease(t)
 	before := productionState(ctx, t)
-	url, err := r.ServiceURL(ctx, env.Production)
+	url, err := r.ServiceURL(ctx, orders, env.Production)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,8 +383,12 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rel, runErr := r.Run(ctx, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionCrash})
-	time.Sleep(2 * time.Second) // keep probing a little after the rollback
+	rel, runErr := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionCrash})
+	// Keep probing a little after the rollback: 20 more requests.
+	after0 := p.requests()
+	if err := poll(ctx, time.Minute, func() bool { return p.requests() >= after0+20 }); err != nil {
+		t.Errorf("the probe made no 20 requests after the rollback: %v", err)
+	}
 	res := p.stop()
 	t.Logf("probe: %d requests, %d failed", res.requests, len(res.failures))
 
@@ -383,14 +410,10 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 	crash := mustDigest(t, rel.Prod).DigestStr()
 	// Production back on the previous digest, the failed pods gone.
 	var after prodState
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	_ = poll(ctx, 2*time.Minute, func() bool {
 		after = productionState(ctx, t)
-		if after.image == before.image && after.digests == before.digests || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+		return after.image == before.image && after.digests == before.digests
+	})
 	if after.image != before.image || after.digests != before.digests {
 		t.Fatalf("production runs %s (image %s), want the previous %s (%s); crashing build %s", after.digests, after.image, before.digests, before.image, crash)
 	}
@@ -400,6 +423,22 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 	if len(res.failures) > 0 {
 		t.Errorf("%d of %d probe requests to production failed during the failed rollout, first: %s", len(res.failures), res.requests, res.failures[0])
 	}
+}
+
+// poll calls cond every 200ms until it holds, ctx ends or timeout passes.
+func poll(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("condition not met within %s: %w", timeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 func testContext(t *testing.T) context.Context {
@@ -422,11 +461,11 @@ func productionState(ctx context.Context, t *testing.T) prodState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := cs.AppsV1().Deployments(env.Production).Get(ctx, "orders", metav1.GetOptions{})
+	d, err := cs.AppsV1().Deployments(env.Production).Get(ctx, orders.Name(), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.RunningDigests(ctx, env.Production)
+	got, err := r.RunningDigests(ctx, orders, env.Production)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,11 +560,10 @@ func resolve(ctx context.Context, t *testing.T, reg *registry.Registry, tag name
 // sigTag is cosign's signature tag of a digest.
 func sigTag(digest string) string { return strings.Replace(digest, ":", "-", 1) + ".sig" }
 
-// TestNoSecretInOutput searches everything the stages printed (their logs
-// and the summary) for the registry, database and key passwords, plain and
-// base64-encoded. It runs after the other cases.
-func TestNoSecretInOutput(t *testing.T) {
-	goodRelease(t)
+// secretsInOutput searches everything the stages printed (their logs and
+// the summary) for the registry, database and key passwords, plain and
+// base64-encoded. TestMain runs it after every case, so it covers them all.
+func secretsInOutput() ([]string, error) {
 	keys := rehearsal.Secrets(r)
 	secrets := map[string]string{
 		"non-production key password": keys[0], "production key password": keys[1],
@@ -535,7 +573,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	forms := map[string]string{}
 	for what, s := range secrets {
 		if s == "" {
-			t.Fatalf("the %s is empty: nothing to search for", what)
+			return nil, fmt.Errorf("the %s is empty: nothing to search for", what)
 		}
 		forms[s] = what
 		forms[base64.StdEncoding.EncodeToString([]byte(s))] = what + " (base64)"
@@ -545,25 +583,32 @@ func TestNoSecretInOutput(t *testing.T) {
 	}
 	var summary strings.Builder
 	if err := rehearsal.WriteSummary(&summary, r.Stages()); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	outputs := map[string]string{"summary": summary.String()}
 	logs, err := filepath.Glob(filepath.Join(r.Dir(), "logs", "*.log"))
-	if err != nil || len(logs) < 10 {
-		t.Fatalf("found %d stage logs (%v)", len(logs), err)
+	if err != nil {
+		return nil, err
+	}
+	// Every stage that ran a command left a log; the tools' build and the
+	// keys' generation left theirs before any case.
+	if len(logs) == 0 {
+		return nil, errors.New("found no stage log to search")
 	}
 	for _, l := range logs {
-		b, err := os.ReadFile(l)
+		b, err := os.ReadFile(filepath.Clean(l))
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		outputs[filepath.Base(l)] = string(b)
 	}
+	var leaks []string
 	for where, out := range outputs {
 		for f, what := range forms {
 			if strings.Contains(out, f) {
-				t.Errorf("the %s appears in %s", what, where)
+				leaks = append(leaks, fmt.Sprintf("the %s appears in %s", what, where))
 			}
 		}
 	}
+	return leaks, nil
 }

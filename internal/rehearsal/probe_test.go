@@ -90,6 +90,13 @@ func get(ctx context.Context, client *http.Client, url string) string {
 	return ""
 }
 
+// requests is the number of requests made so far.
+func (p *probe) requests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.res.requests
+}
+
 func (p *probe) stop() probeResult {
 	p.cancel()
 	<-p.done

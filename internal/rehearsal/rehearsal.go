@@ -28,12 +28,11 @@ import (
 	"sync"
 	"time"
 
+	"dagger/pipeline/cmdline"
+
 	"github.com/go-aks/pipeline/internal/testenv/env"
 	"github.com/go-aks/pipeline/internal/testenv/toolbin"
 )
-
-// DefaultPlatforms are the image's platforms, as the Dagger module builds them.
-var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
 
 // Options configure New.
 type Options struct {
@@ -41,7 +40,8 @@ type Options struct {
 	Env *env.Env
 	// Root is the repository root. Empty: found from the working directory.
 	Root string
-	// Platforms of the image. Empty: DefaultPlatforms. The node's platform
+	// Platforms of the image, overriding the services' settings (platforms,
+	// linux/amd64 and linux/arm64 by default). The node's platform
 	// must be among them.
 	Platforms []string
 	// SourceURL, Revision and Created stamp the image's OCI labels (revision
@@ -50,9 +50,9 @@ type Options struct {
 	SourceURL, Revision, Created string
 	// RolloutTimeout is deploy's --timeout. Empty: 5m, the module's default.
 	RolloutTimeout string
-	// ProductionDeployArgs are extra `deploy apply` flags of the production
-	// deploy (the canary's window and thresholds). Empty: deploy's defaults.
-	ProductionDeployArgs []string
+	// ProductionCanary are the canary thresholds of the production deploy
+	// (its window, interval, minimum requests). Zero: deploy's defaults.
+	ProductionCanary cmdline.Canary
 	// Output receives the commands' output as they run. Nil: kept in the
 	// stage logs only (Dir()/logs), and quoted in errors.
 	Output io.Writer
@@ -67,6 +67,7 @@ type Rehearsal struct {
 	dir       string
 	release   string // the built cmd/release
 	deploy    string // the built cmd/deploy
+	check     string // the built cmd/check
 	nonProd   key
 	prod      key
 	log       *slog.Logger
@@ -87,18 +88,8 @@ func New(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 	if opts.Env == nil || opts.Env.Cluster == nil {
 		return nil, errors.New("rehearsal: Options.Env is not a running environment (env.Start)")
 	}
-	if len(opts.Platforms) == 0 {
-		opts.Platforms = DefaultPlatforms
-	}
-	node := "linux/" + runtime.GOARCH
-	found := false
-	for _, p := range opts.Platforms {
-		if p == node {
-			found = true
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("rehearsal: platforms %v lack the node's platform %s", opts.Platforms, node)
+	if err := checkNodePlatform(opts.Platforms); len(opts.Platforms) > 0 && err != nil {
+		return nil, fmt.Errorf("rehearsal: %w", err)
 	}
 	if opts.RolloutTimeout == "" {
 		opts.RolloutTimeout = "5m"
@@ -139,6 +130,17 @@ func New(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkNodePlatform checks that the node's platform is among platforms.
+func checkNodePlatform(platforms []string) error {
+	node := "linux/" + runtime.GOARCH
+	for _, p := range platforms {
+		if p == node {
+			return nil
+		}
+	}
+	return fmt.Errorf("platforms %v lack the node's platform %s", platforms, node)
 }
 
 // Dir is the rehearsal's working directory (layouts, keys, reports, logs).
@@ -187,24 +189,21 @@ func (r *Rehearsal) fillBuildInfo(ctx context.Context) error {
 	return nil
 }
 
-// buildTools builds cmd/release and cmd/deploy as the module's goTool does:
-// CGO_ENABLED=0 go build -trimpath -o OUT ./cmd/NAME.
+// buildTools builds the pipeline's commands (cmd/release, cmd/deploy,
+// cmd/check) as the module does (ci/cmdline BuildTools).
 func (r *Rehearsal) buildTools(ctx context.Context) error {
 	bin := filepath.Join(r.dir, "bin")
 	if err := os.MkdirAll(bin, 0o750); err != nil {
 		return fmt.Errorf("rehearsal: %w", err)
 	}
 	t0 := time.Now()
-	r.log.InfoContext(ctx, "building cmd/release and cmd/deploy")
-	for _, name := range []string{"release", "deploy"} {
-		out := filepath.Join(bin, name)
-		if _, err := r.exec(ctx, "tools", goEnv(map[string]string{"CGO_ENABLED": "0"}),
-			"go", "build", "-trimpath", "-o", out, "./cmd/"+name); err != nil {
-			return fmt.Errorf("rehearsal: build cmd/%s: %w", name, err)
-		}
+	r.log.InfoContext(ctx, "building the pipeline's commands", "packages", cmdline.PipelineCommands)
+	envMap, args := cmdline.BuildTools(bin+string(filepath.Separator), cmdline.PipelineCommands...)
+	if _, err := r.exec(ctx, "tools", goEnv(envMap), args[0], args[1:]...); err != nil {
+		return fmt.Errorf("rehearsal: build %s: %w", strings.Join(cmdline.PipelineCommands, " "), err)
 	}
-	r.release, r.deploy = filepath.Join(bin, "release"), filepath.Join(bin, "deploy")
-	r.log.InfoContext(ctx, "built cmd/release and cmd/deploy", "took", time.Since(t0).Round(time.Millisecond))
+	r.release, r.deploy, r.check = filepath.Join(bin, "release"), filepath.Join(bin, "deploy"), filepath.Join(bin, "check")
+	r.log.InfoContext(ctx, "built the pipeline's commands", "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
@@ -272,6 +271,11 @@ func commandEnv(vars ...string) []string {
 // Options.Output. It returns the command's stdout. A failure quotes the end
 // of the output.
 func (r *Rehearsal) exec(ctx context.Context, stage string, env []string, name string, args ...string) (string, error) {
+	return r.execIn(ctx, r.root, stage, env, name, args...)
+}
+
+// execIn is exec in directory dir (a service's Go module for go commands).
+func (r *Rehearsal) execIn(ctx context.Context, dir, stage string, env []string, name string, args ...string) (string, error) {
 	r.mu.Lock()
 	r.logSerial++
 	n := r.logSerial
@@ -296,7 +300,7 @@ func (r *Rehearsal) exec(ctx context.Context, stage string, env []string, name s
 	}
 	combined := io.MultiWriter(sinks...)
 	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // our own built commands and go, with arguments we build
-	cmd.Dir = r.root
+	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdout = io.MultiWriter(&stdout, combined)
 	cmd.Stderr = combined

@@ -6,30 +6,54 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"dagger/pipeline/cmdline"
+	"dagger/pipeline/settings"
+
 	"github.com/go-aks/pipeline/internal/acceptance"
 	"github.com/go-aks/pipeline/internal/deploy"
 	"github.com/go-aks/pipeline/internal/testenv/env"
 )
 
-// Repository is the service's repository name in both registries.
-const Repository = "orders"
+// TestClusterComponents are the extra kustomize components production is
+// deployed with on the test cluster when the service's manifests hold them:
+// the cluster has no Secrets Store CSI driver, so the orders service's
+// database password comes from the Secret orders-db as in staging. A service
+// without them is deployed with its overlay alone.
+var TestClusterComponents = []string{"components/db-password-from-secret"}
 
-// ProductionComponents are the extra kustomize components production is
-// deployed with on the test cluster: it has no Secrets Store CSI driver, so
-// the database password comes from the Secret orders-db as in staging.
-var ProductionComponents = []string{"components/db-password-from-secret"}
+// productionComponents returns those of TestClusterComponents svc's
+// manifests hold.
+func productionComponents(svc *Service) []string {
+	var out []string
+	for _, c := range TestClusterComponents {
+		if _, err := os.Stat(filepath.Join(svc.ManifestsDir(), filepath.FromSlash(c), "kustomization.yaml")); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
-// NonProdRepository and ProdRepository are REGISTRY/REPO of the service.
-func (r *Rehearsal) NonProdRepository() string { return r.opts.Env.NonProd.Host + "/" + Repository }
+// NonProdRepository and ProdRepository are REGISTRY/REPO of the service:
+// its repository is named after it.
+func (r *Rehearsal) NonProdRepository(svc *Service) string {
+	return r.opts.Env.NonProd.Host + "/" + svc.Name()
+}
 
 // ProdRepository is the production REGISTRY/REPO.
-func (r *Rehearsal) ProdRepository() string { return r.opts.Env.Prod.Host + "/" + Repository }
+func (r *Rehearsal) ProdRepository(svc *Service) string {
+	return r.opts.Env.Prod.Host + "/" + svc.Name()
+}
+
+func (r *Rehearsal) nonProdSigning() cmdline.Signing {
+	return cmdline.Signing{KeyFile: r.nonProd.Private}
+}
 
 func (r *Rehearsal) nonProdCreds(prefix string) []string {
 	e := r.opts.Env
@@ -57,21 +81,19 @@ func readRef(path string) (name.Digest, error) {
 // Publish pushes the image to the non-production registry tagged with the
 // revision (and extraTags), signed with the non-production key, as the
 // module's publish does, and returns the digest reference it printed.
-func (r *Rehearsal) Publish(ctx context.Context, img Image, extraTags ...string) (string, error) {
+func (r *Rehearsal) Publish(ctx context.Context, svc *Service, img Image, extraTags ...string) (string, error) {
 	var ref string
-	_, err := r.record("publish", func(s *Stage) error {
+	_, err := r.record(svc, "publish", func(s *Stage) error {
 		refFile := filepath.Join(filepath.Dir(img.Layout), "publish.ref")
-		args := []string{"publish", "--layout", img.Layout, "--repository", r.NonProdRepository()}
-		seen := map[string]bool{}
-		for _, t := range append([]string{r.opts.Revision}, extraTags...) {
-			if !seen[t] {
-				seen[t] = true
-				args = append(args, "--tag", t)
-			}
+		args, err := cmdline.PublishArgs(r.release, cmdline.PublishOptions{
+			Layout: img.Layout, Repository: r.NonProdRepository(svc), Tags: append([]string{r.opts.Revision}, extraTags...),
+			Signing: r.nonProdSigning(), PlainHTTP: true, RefFile: refFile,
+		})
+		if err != nil {
+			return err
 		}
-		args = append(args, "--key", r.nonProd.Private, "--plain-http", "--ref-file", refFile)
 		env := commandEnv(append(r.nonProdCreds(""), "COSIGN_PASSWORD="+r.nonProd.password)...)
-		if _, err := r.exec(ctx, "publish", env, r.release, args...); err != nil {
+		if _, err := r.exec(ctx, "publish", env, args[0], args[1:]...); err != nil {
 			return err
 		}
 		d, err := readRef(refFile)
@@ -92,9 +114,9 @@ func (r *Rehearsal) Publish(ctx context.Context, img Image, extraTags ...string)
 // does (rollback on). It returns deploy's summary also when the rollout
 // failed (Outcome rolled-back or failed, with a non-nil error), as read from
 // its --summary-file.
-func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (deploy.Summary, error) {
+func (r *Rehearsal) Deploy(ctx context.Context, svc *Service, environment, ref string) (deploy.Summary, error) {
 	var res deploy.Summary
-	_, err := r.record("deploy "+environment, func(s *Stage) error {
+	_, err := r.record(svc, "deploy "+environment, func(s *Stage) error {
 		d, err := name.NewDigest(ref, name.Insecure)
 		if err != nil {
 			return fmt.Errorf("--image %q is not pinned to a digest: %w", ref, err)
@@ -104,26 +126,35 @@ func (r *Rehearsal) Deploy(ctx context.Context, environment, ref string) (deploy
 		if kubeconfig == "" {
 			return fmt.Errorf("no kubeconfig for environment %q", environment)
 		}
-		summaryFile := filepath.Join(r.dir, fmt.Sprintf("deploy-%s-%d.json", environment, time.Now().UnixNano()))
-		args := []string{"apply", "--kubeconfig", kubeconfig, "--manifests", filepath.Join(r.root, "manifests"),
-			"--environment", environment, "--image", ref, "--timeout", r.rolloutTimeout(), "--rollback=true"}
-		if environment == env.Production {
-			for _, c := range ProductionComponents {
-				args = append(args, "--component", c)
-			}
+		overlay, err := svc.Settings.Overlay("environment", environment)
+		if err != nil {
+			return err
 		}
-		args = append(args, "--summary-file", summaryFile)
+		if want := path.Join(svc.Settings.Manifests, "overlays", environment); overlay != want {
+			return fmt.Errorf("service %s: %s overlays.%s is %s: deploy renders MANIFESTS/overlays/ENVIRONMENT (%s)", svc.Name(), settings.FileName, environment, overlay, want)
+		}
+		summaryFile := filepath.Join(r.dir, fmt.Sprintf("deploy-%s-%s-%d.json", svc.Name(), environment, time.Now().UnixNano()))
+		o := cmdline.DeployOptions{Kubeconfig: kubeconfig, Manifests: svc.ManifestsDir(), Environment: environment,
+			Image: ref, Timeout: r.rolloutTimeout(), Rollback: true, SummaryFile: summaryFile}
 		if environment == env.Production {
-			args = append(args, r.opts.ProductionDeployArgs...)
-			if url, err := r.ServiceURL(ctx, environment); err == nil { // no Service yet: the first deploy, no canary
+			o.Components = productionComponents(svc)
+			o.Canary = r.opts.ProductionCanary
+			// Production's canary is judged by production's own traffic:
+			// the rehearsal makes some (no Service yet on the first deploy,
+			// and then there is no canary either).
+			if url, err := r.ServiceURL(ctx, svc, environment); err == nil {
 				tr := startTraffic(ctx, url)
 				defer func() {
 					n, failed := tr.stop()
-					r.log.InfoContext(ctx, "synthetic production traffic during the deploy", "requests", n, "failed", failed)
+					r.log.InfoContext(ctx, "synthetic production traffic during the deploy", "service", svc.Name(), "requests", n, "failed", failed)
 				}()
 			}
 		}
-		_, runErr := r.exec(ctx, "deploy "+environment, commandEnv(), r.deploy, args...)
+		args, err := cmdline.DeployArgs(r.deploy, o)
+		if err != nil {
+			return err
+		}
+		_, runErr := r.exec(ctx, "deploy "+environment, commandEnv(), args[0], args[1:]...)
 		if data, err := os.ReadFile(filepath.Clean(summaryFile)); err == nil {
 			if err := json.Unmarshal(data, &res); err != nil {
 				return errors.Join(runErr, fmt.Errorf("read deploy's summary: %w", err))
@@ -156,26 +187,28 @@ type AcceptanceResult struct {
 	BaseURL string
 }
 
-// Acceptance runs the acceptance suite the way the module's acceptance-test
-// does (hack/stage.sh acceptance, BASE_URL set) against the staging Service,
+// Acceptance runs the service's acceptance suite the way the module's
+// acceptance-test does (`check acceptance` with the service's settings: its
+// acceptance packages and tag, in its Go module, BASE_URL set) against its
+// staging Service,
 // after checking that staging runs exactly ref's digest. It fails when the
 // suite fails; the result is returned either way.
-func (r *Rehearsal) Acceptance(ctx context.Context, ref string) (AcceptanceResult, error) {
+func (r *Rehearsal) Acceptance(ctx context.Context, svc *Service, ref string) (AcceptanceResult, error) {
 	var res AcceptanceResult
-	_, err := r.record("acceptance staging", func(s *Stage) error {
+	_, err := r.record(svc, "acceptance staging", func(s *Stage) error {
 		d, err := name.NewDigest(ref, name.Insecure)
 		if err != nil {
 			return fmt.Errorf("image %q is not pinned to a digest: %w", ref, err)
 		}
 		s.Digest = d.DigestStr()
-		running, err := r.RunningDigests(ctx, env.Staging)
+		running, err := r.RunningDigests(ctx, svc, env.Staging)
 		if err != nil {
 			return err
 		}
 		if len(running) != 1 || running[0] != d.DigestStr() {
 			return fmt.Errorf("staging runs %v, not %s: refusing to test something else", running, d.DigestStr())
 		}
-		res.BaseURL, err = r.ServiceURL(ctx, env.Staging)
+		res.BaseURL, err = r.ServiceURL(ctx, svc, env.Staging)
 		if err != nil {
 			return err
 		}
@@ -185,8 +218,12 @@ func (r *Rehearsal) Acceptance(ctx context.Context, ref string) (AcceptanceResul
 			return fmt.Errorf("create report directory: %w", err)
 		}
 		res.JUnit = filepath.Join(reports, "acceptance.xml")
-		_, runErr := r.exec(ctx, "acceptance", goEnv(map[string]string{"BASE_URL": res.BaseURL, "REPORT_DIR": reports}),
-			"bash", "hack/stage.sh", "acceptance")
+		args, err := cmdline.CheckArgs(r.check, cmdline.CheckOptions{Stage: "acceptance", Settings: svc.SettingsFile,
+			Source: svc.Dir, Reports: reports, ToolsModfile: filepath.Join(r.root, "hack", "tools", "go.mod")})
+		if err != nil {
+			return err
+		}
+		_, runErr := r.exec(ctx, "acceptance", goEnv(map[string]string{"BASE_URL": res.BaseURL}), args[0], args[1:]...)
 		f, err := os.Open(filepath.Clean(res.JUnit))
 		if err != nil {
 			return errors.Join(runErr, fmt.Errorf("the suite wrote no JUnit report: %w", err))
@@ -212,17 +249,19 @@ func (r *Rehearsal) Acceptance(ctx context.Context, ref string) (AcceptanceResul
 // Attest records that ref passed acceptance in staging: `release
 // attest-acceptance` signed with the non-production key, with the suite's
 // JUnit report, as the module's acceptance-test does after a passing suite.
-func (r *Rehearsal) Attest(ctx context.Context, ref string, res AcceptanceResult) error {
-	_, err := r.record("attest acceptance", func(s *Stage) error {
+func (r *Rehearsal) Attest(ctx context.Context, svc *Service, ref string, res AcceptanceResult) error {
+	_, err := r.record(svc, "attest acceptance", func(s *Stage) error {
 		d, err := name.NewDigest(ref, name.Insecure)
 		if err != nil {
 			return fmt.Errorf("--image %q is not pinned to a digest: %w", ref, err)
 		}
 		s.Digest, s.Ref = d.DigestStr(), ref
-		args := []string{"attest-acceptance", "--image", ref, "--environment", env.Staging,
-			"--key", r.nonProd.Private, "--junit", res.JUnit, "--plain-http"}
+		args, err := cmdline.AttestArgs(r.release, ref, env.Staging, r.nonProdSigning(), res.JUnit, true)
+		if err != nil {
+			return err
+		}
 		envv := commandEnv(append(r.nonProdCreds(""), "COSIGN_PASSWORD="+r.nonProd.password)...)
-		_, err = r.exec(ctx, "attest", envv, r.release, args...)
+		_, err = r.exec(ctx, "attest", envv, args[0], args[1:]...)
 		return err
 	})
 	return err
@@ -233,9 +272,9 @@ func (r *Rehearsal) Attest(ctx context.Context, ref string, res AcceptanceResult
 // verified, copy by digest, production signature), as the module's promote
 // does, and returns the production reference it wrote. Like the module, it
 // fails when the production digest differs from the source's.
-func (r *Rehearsal) Promote(ctx context.Context, from string) (string, error) {
+func (r *Rehearsal) Promote(ctx context.Context, svc *Service, from string) (string, error) {
 	var prod string
-	_, err := r.record("promote", func(s *Stage) error {
+	_, err := r.record(svc, "promote", func(s *Stage) error {
 		s.Ref = from
 		if d, err := name.NewDigest(from, name.Insecure); err == nil {
 			s.Digest = d.DigestStr()
@@ -245,11 +284,14 @@ func (r *Rehearsal) Promote(ctx context.Context, from string) (string, error) {
 			return fmt.Errorf("create directory: %w", err)
 		}
 		refFile, recordFile := filepath.Join(dir, "ref"), filepath.Join(dir, "promotion.json")
-		args := []string{"promote", "--from", from, "--to", r.ProdRepository(),
-			"--source-public-key", r.nonProd.Public, "--key", r.prod.Private, "--plain-http",
-			"--record-file", recordFile, "--ref-file", refFile}
+		args, err := cmdline.PromoteArgs(r.release, cmdline.PromoteOptions{From: from, To: r.ProdRepository(svc),
+			SourcePublicKey: r.nonProd.Public, Signing: cmdline.Signing{KeyFile: r.prod.Private}, PlainHTTP: true,
+			RecordFile: recordFile, RefFile: refFile})
+		if err != nil {
+			return err
+		}
 		envv := commandEnv(append(append(r.nonProdCreds(""), r.prodCreds("TARGET_")...), "COSIGN_PASSWORD="+r.prod.password)...)
-		if _, err := r.exec(ctx, "promote", envv, r.release, args...); err != nil {
+		if _, err := r.exec(ctx, "promote", envv, args[0], args[1:]...); err != nil {
 			return err
 		}
 		d, err := readRef(refFile)
@@ -268,13 +310,13 @@ func (r *Rehearsal) Promote(ctx context.Context, from string) (string, error) {
 // VerifyProduction reads the digest production's pods run, checks that it is
 // want's, and verifies the production signature on that digest with
 // `release verify` and the production public key.
-func (r *Rehearsal) VerifyProduction(ctx context.Context, want string) error {
-	_, err := r.record("verify production", func(s *Stage) error {
+func (r *Rehearsal) VerifyProduction(ctx context.Context, svc *Service, want string) error {
+	_, err := r.record(svc, "verify production", func(s *Stage) error {
 		wd, err := name.NewDigest(want, name.Insecure)
 		if err != nil {
 			return fmt.Errorf("%q is not pinned to a digest: %w", want, err)
 		}
-		running, err := r.RunningDigests(ctx, env.Production)
+		running, err := r.RunningDigests(ctx, svc, env.Production)
 		if err != nil {
 			return err
 		}
@@ -284,10 +326,13 @@ func (r *Rehearsal) VerifyProduction(ctx context.Context, want string) error {
 		if running[0] != wd.DigestStr() {
 			return fmt.Errorf("production runs %s, not the promoted %s", running[0], wd.DigestStr())
 		}
-		ref := r.ProdRepository() + "@" + running[0]
+		ref := r.ProdRepository(svc) + "@" + running[0]
 		s.Digest, s.Ref = running[0], ref
-		_, err = r.exec(ctx, "verify", commandEnv(r.prodCreds("")...), r.release,
-			"verify", "--image", ref, "--public-key", r.prod.Public, "--plain-http")
+		args, err := cmdline.VerifyArgs(r.release, ref, r.prod.Public, "", true)
+		if err != nil {
+			return err
+		}
+		_, err = r.exec(ctx, "verify", commandEnv(r.prodCreds("")...), args[0], args[1:]...)
 		if err == nil {
 			s.Detail = "production signature verified on the running digest"
 		}
@@ -311,31 +356,31 @@ type Release struct {
 // Run runs the whole release path for a build: build, publish, deploy
 // staging, acceptance, attest, promote, deploy production, verify. It stops
 // at the first failing stage, as the pipeline does; what ran is in Stages.
-func (r *Rehearsal) Run(ctx context.Context, o BuildOptions) (Release, error) {
+func (r *Rehearsal) Run(ctx context.Context, svc *Service, o BuildOptions) (Release, error) {
 	var rel Release
-	img, err := r.Build(ctx, o)
+	img, err := r.Build(ctx, svc, o)
 	if err != nil {
 		return rel, err
 	}
-	if rel.NonProd, err = r.Publish(ctx, img); err != nil {
+	if rel.NonProd, err = r.Publish(ctx, svc, img); err != nil {
 		return rel, err
 	}
-	if rel.Staging, err = r.Deploy(ctx, env.Staging, rel.NonProd); err != nil {
+	if rel.Staging, err = r.Deploy(ctx, svc, env.Staging, rel.NonProd); err != nil {
 		return rel, err
 	}
-	if rel.Acceptance, err = r.Acceptance(ctx, rel.NonProd); err != nil {
+	if rel.Acceptance, err = r.Acceptance(ctx, svc, rel.NonProd); err != nil {
 		return rel, err
 	}
-	if err := r.Attest(ctx, rel.NonProd, rel.Acceptance); err != nil {
+	if err := r.Attest(ctx, svc, rel.NonProd, rel.Acceptance); err != nil {
 		return rel, err
 	}
-	if rel.Prod, err = r.Promote(ctx, rel.NonProd); err != nil {
+	if rel.Prod, err = r.Promote(ctx, svc, rel.NonProd); err != nil {
 		return rel, err
 	}
-	if rel.Production, err = r.Deploy(ctx, env.Production, rel.Prod); err != nil {
+	if rel.Production, err = r.Deploy(ctx, svc, env.Production, rel.Prod); err != nil {
 		return rel, err
 	}
-	if err := r.VerifyProduction(ctx, rel.Prod); err != nil {
+	if err := r.VerifyProduction(ctx, svc, rel.Prod); err != nil {
 		return rel, err
 	}
 	return rel, nil

@@ -12,6 +12,8 @@ import (
 type Stage struct {
 	// Name, e.g. "publish" or "deploy production".
 	Name string
+	// Service is the name of the service released, if the stage is one's.
+	Service string
 	// Started and Duration of the stage.
 	Started  time.Time
 	Duration time.Duration
@@ -36,9 +38,12 @@ func (r *Rehearsal) Stages() []Stage {
 }
 
 // record runs fn as a stage and records it.
-func (r *Rehearsal) record(name string, fn func(s *Stage) error) (Stage, error) {
+func (r *Rehearsal) record(svc *Service, name string, fn func(s *Stage) error) (Stage, error) {
 	s := Stage{Name: name, Started: time.Now()}
-	r.log.Info("stage started", "stage", name)
+	if svc != nil {
+		s.Service = svc.Name()
+	}
+	r.log.Info("stage started", "stage", name, "service", s.Service)
 	err := fn(&s)
 	s.Duration = time.Since(s.Started)
 	if err != nil {
@@ -75,7 +80,7 @@ func WriteSummary(w io.Writer, stages []Stage) error {
 			}
 			detail += s.Ref
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, result, s.Duration.Round(100*time.Millisecond), short(s.Digest), detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.label(), result, s.Duration.Round(100*time.Millisecond), short(s.Digest), detail)
 		if s.Digest != "" && !contains(digests, s.Digest) {
 			digests = append(digests, s.Digest)
 		}
@@ -91,12 +96,20 @@ func WriteSummary(w io.Writer, stages []Stage) error {
 	}
 	for _, s := range stages {
 		if !s.OK() {
-			if _, err := fmt.Fprintf(w, "\nstage %q failed: %v\n", s.Name, s.Err); err != nil {
+			if _, err := fmt.Fprintf(w, "\nstage %q failed: %v\n", s.label(), s.Err); err != nil {
 				return fmt.Errorf("write summary: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// label is the stage's name, with its service's when it has one.
+func (s Stage) label() string {
+	if s.Service == "" {
+		return s.Name
+	}
+	return s.Service + ": " + s.Name
 }
 
 // short abbreviates sha256:<64 hex> to sha256:<12 hex>.

@@ -133,6 +133,11 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pinned := pinPlaceholders(objs, img.Context().Name()+"@"+img.DigestStr()); pinned {
+		if out, err = encode(objs); err != nil {
+			return nil, fmt.Errorf("render overlay %s: %w", opts.Environment, err)
+		}
+	}
 	if err := checkImagesPinned(objs); err != nil {
 		return nil, fmt.Errorf("render overlay %s: %w", opts.Environment, err)
 	}
@@ -166,6 +171,54 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 		return nil, errors.New("rendered manifests are empty")
 	}
 	return objs, nil
+}
+
+// pinPlaceholders pins the image of every pod-template container whose
+// image is a bare placeholder equal to the container's name (a service's
+// container "greeter" with image "greeter"), so any service's manifests work,
+// not only those using ImageName. It reports whether it changed anything.
+func pinPlaceholders(objs []*unstructured.Unstructured, ref string) bool {
+	changed := false
+	for _, o := range objs {
+		for _, p := range podSpecPaths(o.GetKind()) {
+			for _, field := range []string{"containers", "initContainers"} {
+				list, found, _ := unstructured.NestedSlice(o.Object, append(p, field)...)
+				if !found {
+					continue
+				}
+				touched := false
+				for i, c := range list {
+					cm, _ := c.(map[string]any)
+					image, _ := cm["image"].(string)
+					if image != "" && image == cm["name"] && !strings.ContainsAny(image, "/:@") {
+						cm["image"] = ref
+						list[i], touched = cm, true
+					}
+				}
+				if touched {
+					_ = unstructured.SetNestedSlice(o.Object, list, append(p, field)...)
+					changed = true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+// encode writes objects as multi-document YAML.
+func encode(objs []*unstructured.Unstructured) ([]byte, error) {
+	var b bytes.Buffer
+	for i, o := range objs {
+		data, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s/%s: %w", o.GetKind(), o.GetName(), err)
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(data)
+	}
+	return b.Bytes(), nil
 }
 
 // checkImagesPinned refuses any container image in a pod template that is
