@@ -248,6 +248,28 @@ func startLoad(ctx context.Context, base string) *load {
 	return l
 }
 
+// count is how many requests the load has made so far.
+func (l *load) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.requests
+}
+
+// more waits (with a deadline) until the load has made n more requests.
+func (l *load) more(ctx context.Context, n int) error {
+	want := l.count() + n
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for l.count() < want {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the load made %d of %d more requests: %w", l.count()-want+n, n, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 func (l *load) stop() (int, []time.Time) {
 	l.cancel()
 	<-l.done
@@ -288,8 +310,11 @@ func TestCanary(t *testing.T) {
 		l := startLoad(ctx, base)
 		sum, err := deploy.Run(ctx, canaryOpts(canaryNS, errorsImage))
 		returned := time.Now()
-		// Keep the load on a little after deploy returned: nothing may fail then.
-		time.Sleep(3 * time.Second)
+		// Keep the load on a little after deploy returned (100 more
+		// requests): nothing may fail then.
+		if err := l.more(ctx, 100); err != nil {
+			t.Error(err)
+		}
 		requests, failures := l.stop()
 		var de *deploy.Error
 		if !errors.As(err, &de) || sum.Outcome != deploy.CanaryFailed {

@@ -38,7 +38,11 @@ func TestCanary(t *testing.T) {
 	}
 	rel, runErr := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionErrors})
 	returned := time.Now()
-	time.Sleep(2 * time.Second) // keep probing a little after deploy returned
+	// Keep probing a little after deploy returned: 20 more requests.
+	after0 := p.requests()
+	if err := poll(ctx, time.Minute, func() bool { return p.requests() >= after0+20 }); err != nil {
+		t.Errorf("the probe made no 20 requests after deploy returned: %v", err)
+	}
 	res := p.stop()
 	t.Logf("probe: %d requests, %d failed", res.requests, len(res.failures))
 
