@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +28,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/yaml"
 
 	"github.com/go-aks/pipeline/internal/deploy"
 )
@@ -53,25 +51,6 @@ func (e *env) adminOpts(ns, image string, components ...string) deploy.Options {
 	o := e.opts("staging", image, components...)
 	o.Kubeconfig, o.Namespace = e.c.AdminKubeconfig, ns
 	return o
-}
-
-// readmeRoleRules are the rules of the Role the README gives the pipeline
-// identity.
-func readmeRoleRules(t *testing.T) []rbacv1.PolicyRule {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(e.root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)```yaml\n(apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n.*?)```").FindSubmatch(data)
-	if m == nil {
-		t.Fatal("README.md has no ```yaml block with the deploy Role")
-	}
-	var role rbacv1.Role
-	if err := yaml.UnmarshalStrict(m[1], &role); err != nil {
-		t.Fatalf("README.md's Role: %v", err)
-	}
-	return role.Rules
 }
 
 // without removes verbs on resources from rules.
@@ -192,7 +171,7 @@ func waitAllowed(ctx context.Context, t *testing.T, id identity, ns, group, reso
 func TestPreflightRefusesMissingPermissionsBeforeAnyChange(t *testing.T) {
 	ctx := context.Background()
 	ns := e.namespace(t, "preflight")
-	full := readmeRoleRules(t)
+	full := deploy.READMERoleRules(t)
 	id := e.identity(ctx, t, ns, "limited", without(full, "list", "pods", "events"))
 	waitAllowed(ctx, t, id, ns, "apps", "deployments", "patch", true)
 	waitAllowed(ctx, t, id, ns, "", "pods", "list", false)

@@ -127,3 +127,7 @@ func TestPermissionErrorNamesEachMissingOneAndItsRule(t *testing.T) {
 		t.Errorf("rules grant %v, want %v", got, want)
 	}
 }
+
+// READMERoleRules are the rules of the Role the README gives the pipeline
+// identity, for the cluster tests (package deploy_test).
+func READMERoleRules(t *testing.T) []rbacv1.PolicyRule { return readmeRole(t).Rules }

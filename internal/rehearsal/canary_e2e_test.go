@@ -39,8 +39,7 @@ func TestCanary(t *testing.T) {
 	rel, runErr := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionErrors})
 	returned := time.Now()
 	// Keep probing a little after deploy returned: 20 more requests.
-	after0 := p.requests()
-	if err := poll(ctx, time.Minute, func() bool { return p.requests() >= after0+20 }); err != nil {
+	if err := p.more(ctx, 20); err != nil {
 		t.Errorf("the probe made no 20 requests after deploy returned: %v", err)
 	}
 	res := p.stop()

@@ -97,6 +97,13 @@ func (p *probe) requests() int {
 	return p.res.requests
 }
 
+// more waits, with a deadline, until the probe has made n more requests
+// (to keep probing a little after something happened).
+func (p *probe) more(ctx context.Context, n int) error {
+	want := p.requests() + n
+	return poll(ctx, time.Minute, func() bool { return p.requests() >= want })
+}
+
 func (p *probe) stop() probeResult {
 	p.cancel()
 	<-p.done
