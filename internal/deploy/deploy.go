@@ -418,6 +418,10 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 			if err := d.runCanary(ctx, res, depObj, live, sum); err != nil {
 				return err
 			}
+			// The canary passed: its pods go before the rolling update, so
+			// their capacity is there for the update's surge (on a full
+			// cluster the new pods would otherwise wait for it).
+			d.removeCanary(context.WithoutCancel(ctx), ns, name, sum.Canary)
 		} else {
 			sum.Reasons = append(sum.Reasons, "canary skipped: no completed stable revision of another digest to compare with, rolling update")
 		}
@@ -434,11 +438,6 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	// 4. Watch.
 	d.stage = StageWatch
 	rev, reasons, err := d.watch(ctx, ns, name, d.opts.Timeout)
-	if sum.Canary != nil {
-		// The canary's pods go before anything else is judged, whether the
-		// rollout succeeded (the new revision took over) or not.
-		d.removeCanary(context.WithoutCancel(ctx), ns, name, sum.Canary)
-	}
 	if err != nil && ctx.Err() != nil && !isVerdict(err) {
 		// Stopped before the rollout could be judged: not a failure.
 		return ErrInterrupted

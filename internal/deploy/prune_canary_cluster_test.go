@@ -52,7 +52,7 @@ func (e *env) setupPruneCanary(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	replace, err := rehearsal.ProductionErrorsOverlay(e.root, dir, true)
+	replace, err := rehearsal.ProductionErrorsOverlay(filepath.Join(e.root, "app"), dir, true)
 	if err != nil {
 		return err
 	}
@@ -62,8 +62,8 @@ func (e *env) setupPruneCanary(ctx context.Context) error {
 		return err
 	}
 	bin := filepath.Join(dir, "orders")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-overlay", ovFile, "-o", bin, "./app/cmd/orders")
-	cmd.Dir = e.root
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-overlay", ovFile, "-o", bin, "./cmd/orders")
+	cmd.Dir = filepath.Join(e.root, "app") // the service's own Go module
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the orders service with the production-errors fault: %w\n%s", err, out)

@@ -200,7 +200,7 @@ func init() {
 		}
 		replace[path] = alt
 	case FaultProductionErrors:
-		if replace, err = ProductionErrorsOverlay(r.root, dir, false); err != nil {
+		if replace, err = ProductionErrorsOverlay(svc.ModuleDir(), dir, false); err != nil {
 			return "", err
 		}
 	default:

@@ -53,10 +53,11 @@ func faultErrors(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // ProductionErrorsOverlay writes, into dir, the go build -overlay
-// replacements of the production-errors fault for the service's source under
-// root: the API's routes wrapped in faultErrors, and the file defining it.
-func ProductionErrorsOverlay(root, dir string, always bool) (map[string]string, error) {
-	path := filepath.Join(root, "app", "internal", "httpapi", "httpapi.go")
+// replacements of the production-errors fault for the orders service's Go
+// module at moduleDir: the API's routes wrapped in faultErrors, and the file
+// defining it.
+func ProductionErrorsOverlay(moduleDir, dir string, always bool) (map[string]string, error) {
+	path := filepath.Join(moduleDir, "internal", "httpapi", "httpapi.go")
 	src, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return nil, fmt.Errorf("fault %s: %w", FaultProductionErrors, err)
@@ -77,5 +78,5 @@ func ProductionErrorsOverlay(root, dir string, always bool) (map[string]string, 
 	if err := os.WriteFile(extra, []byte(productionErrorsSource(always)), 0o600); err != nil {
 		return nil, fmt.Errorf("fault %s: %w", FaultProductionErrors, err)
 	}
-	return map[string]string{path: alt, filepath.Join(root, "app", "internal", "httpapi", "zz_rehearsal_fault_errors.go"): extra}, nil
+	return map[string]string{path: alt, filepath.Join(moduleDir, "internal", "httpapi", "zz_rehearsal_fault_errors.go"): extra}, nil
 }
