@@ -64,6 +64,7 @@ const (
 	whyDiagnose = "explain a failure"
 	whyRollback = "roll back"
 	whyPrune    = "prune what left the manifests"
+	whyHealth   = "judge its health (kstatus)"
 	whyCanary   = "run and judge the canary"
 )
 
@@ -85,6 +86,7 @@ func renderedNeeds(objs []*unstructured.Unstructured, rm meta.RESTMapper) []Perm
 		for _, verb := range []string{"patch", "create"} {
 			out = append(out, Permission{Verb: verb, Group: m.Resource.Group, Resource: m.Resource.Resource, Namespace: ns, Why: []string{whyApply}, DryRun: true})
 		}
+		out = append(out, Permission{Verb: "get", Group: m.Resource.Group, Resource: m.Resource.Resource, Namespace: ns, Why: []string{whyHealth}})
 	}
 	return out
 }

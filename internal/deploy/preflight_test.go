@@ -82,7 +82,7 @@ func TestREADMERoleIsWhatPreflightChecks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(renderedNeeds(res.Objects, staticMapper())) != 2*len(res.Objects) {
+		if len(renderedNeeds(res.Objects, staticMapper())) != 3*len(res.Objects) {
 			t.Fatalf("%s: a rendered kind is missing from the test's mapper", env)
 		}
 		strategy := StrategyRolling
