@@ -391,16 +391,7 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 	res := p.stop()
 	t.Logf("probe: %d requests, %d failed", res.requests, len(res.failures))
 
-	if runErr == nil {
-		t.Fatal("the production rollout of a crashing build succeeded")
-	}
-	last := r.Stages()[len(r.Stages())-1]
-	if last.Name != "deploy production" || last.OK() {
-		t.Fatalf("the path stopped at %q (ok=%t), want a failed production deploy: %v", last.Name, last.OK(), runErr)
-	}
-	if rel.Acceptance.Suite.Tests == 0 || rel.Acceptance.Suite.Failures != 0 || rel.Prod == "" {
-		t.Fatalf("the production-only fault should pass staging and be promoted: %+v", rel)
-	}
+	stoppedInProduction(t, rel, runErr, "the production rollout of a crashing build succeeded")
 	// Production's canary strategy stops the crash before the stable
 	// Deployment changes; a rolling update would have rolled back.
 	if rel.Production.Outcome != deploy.CanaryFailed && rel.Production.Outcome != deploy.RolledBack {
@@ -425,6 +416,23 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 }
 
 // poll calls cond every 200ms until it holds, ctx ends or timeout passes.
+// stoppedInProduction checks that a production-only fault passed staging
+// and acceptance, was promoted, and stopped the path at a failed production
+// deploy; reached says what it means if the path went through.
+func stoppedInProduction(t *testing.T, rel rehearsal.Release, runErr error, reached string) {
+	t.Helper()
+	if runErr == nil {
+		t.Fatal(reached)
+	}
+	last := r.Stages()[len(r.Stages())-1]
+	if last.Name != "deploy production" || last.OK() {
+		t.Fatalf("the path stopped at %q (ok=%t), want a failed production deploy: %v", last.Name, last.OK(), runErr)
+	}
+	if rel.Acceptance.Suite.Tests == 0 || rel.Acceptance.Suite.Failures != 0 || rel.Prod == "" {
+		t.Fatalf("the production-only fault should pass staging and be promoted: %+v", rel)
+	}
+}
+
 func poll(ctx context.Context, timeout time.Duration, cond func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
