@@ -415,6 +415,7 @@ func (d *deployer) run(ctx context.Context, res *render.Result, depObj *unstruct
 	if strategy == StrategyCanary {
 		if live != nil && prevRS != nil && rolloutDone(live) && sum.PreviousImage != res.Image {
 			sum.Strategy = StrategyCanary
+			d.stage = StageCanary
 			if err := d.runCanary(ctx, res, depObj, live, sum); err != nil {
 				return err
 			}

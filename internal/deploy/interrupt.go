@@ -34,6 +34,7 @@ const (
 	StagePreflight = "preflight" // checking permissions
 	StageRead      = "read"      // reading the running revision
 	StageDryRun    = "dry-run"   // server-side dry run
+	StageCanary    = "canary"    // running and judging the canary
 	StageApply     = "apply"     // server-side apply
 	StageWatch     = "watch"     // watching the new revision's rollout
 	StageRollback  = "rollback"  // restoring the previous revision

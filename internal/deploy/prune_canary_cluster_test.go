@@ -363,7 +363,10 @@ func TestCanary(t *testing.T) {
 			}
 		}()
 		sum, err := deploy.Run(ictx, canaryOpts(canaryNS, e.ordersV2))
-		if err == nil || sum == nil || sum.Outcome != deploy.CanaryFailed || !strings.Contains(err.Error(), "interrupted") {
+		// An interruption is reported as one (not as a failed canary), and
+		// says it stopped in the canary.
+		if err == nil || sum == nil || sum.Outcome != deploy.Interrupted || sum.Interrupted == nil ||
+			sum.Interrupted.Stage != deploy.StageCanary || !strings.Contains(err.Error(), "interrupted") {
 			t.Fatalf("interrupted deploy: %v (summary %v), want the canary stopped as interrupted", err, sum)
 		}
 		noCanaryLeft(ctx, t, canaryNS)
