@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-aks/pipeline/internal/deploy"
 	"github.com/go-aks/pipeline/internal/rehearsal"
-	"github.com/go-aks/pipeline/internal/testenv/env"
 )
 
 // testCanary shortens production's canary for the test (deploy's defaults
@@ -28,14 +27,7 @@ func TestCanary(t *testing.T) {
 	ctx := testContext(t)
 	goodRelease(t)
 	before := productionState(ctx, t)
-	url, err := r.ServiceURL(ctx, orders, env.Production)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startProbe(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := probeProduction(ctx, t)
 	rel, runErr := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionErrors})
 	returned := time.Now()
 	// Keep probing a little after deploy returned: 20 more requests.
@@ -84,10 +76,7 @@ func TestCanary(t *testing.T) {
 	}
 
 	t.Run("a good release passes the canary", func(t *testing.T) {
-		p, err := startProbe(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := probeProduction(ctx, t)
 		rel, err := r.Run(ctx, orders, rehearsal.BuildOptions{Created: time.Now().UTC().Format(time.RFC3339)})
 		res := p.stop()
 		if err != nil {

@@ -374,14 +374,7 @@ func TestProductionRolloutFailureRollsBack(t *testing.T) {
 	ctx := testContext(t)
 	goodRelease(t)
 	before := productionState(ctx, t)
-	url, err := r.ServiceURL(ctx, orders, env.Production)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startProbe(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := probeProduction(ctx, t)
 
 	rel, runErr := r.Run(ctx, orders, rehearsal.BuildOptions{Fault: rehearsal.FaultProductionCrash})
 	// Keep probing a little after the rollback: 20 more requests.

@@ -10,7 +10,10 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/go-aks/pipeline/internal/testenv/env"
 )
 
 // probe reads an order from a Service in a loop, each request on a new
@@ -95,6 +98,20 @@ func (p *probe) requests() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.res.requests
+}
+
+// probeProduction starts a probe of the orders service in production.
+func probeProduction(ctx context.Context, t *testing.T) *probe {
+	t.Helper()
+	url, err := r.ServiceURL(ctx, orders, env.Production)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProbe(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // more waits, with a deadline, until the probe has made n more requests
