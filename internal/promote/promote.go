@@ -14,12 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ggcrstatic "github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -92,10 +92,19 @@ type Record struct {
 	// Provenance is the verified SLSA provenance promoted with the image.
 	Provenance          *provenance.Summary `json:"provenance,omitempty"`
 	AllowedNoProvenance bool                `json:"allowedNoProvenance,omitempty"`
+	// Referrers are the OCI referrers (signatures and attestations in
+	// cosign's formats, every layer verified) copied unchanged.
+	Referrers []Referrer `json:"referrers,omitempty"`
 	// Dropped lists attachments of the source that were not promoted
 	// because they do not verify with a trusted key.
 	Dropped []Dropped `json:"dropped,omitempty"`
 	Time    time.Time `json:"time"`
+}
+
+// Referrer is an OCI referrer carried to production.
+type Referrer struct {
+	Digest       string `json:"digest"`
+	ArtifactType string `json:"artifactType"`
 }
 
 // Dropped is an attachment left behind, and why.
@@ -159,6 +168,12 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("promote: %w", err)
 	}
+	// One pusher for every write (image, attachments, tags): one
+	// authentication, one connection pool.
+	pusher, err := remote.NewPusher(append(o.Target.Remote(ctx), remote.WithJobs(uploadJobs))...)
+	if err != nil {
+		return Record{}, fmt.Errorf("promote: %w", err)
+	}
 	srcR := append(o.Source.Remote(ctx), remote.Reuse(srcPuller))
 	dstR := append(o.Target.Remote(ctx), remote.Reuse(dstPuller))
 
@@ -167,7 +182,8 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	var (
 		desc                 *remote.Descriptor
 		srcSigs, srcAtts     signing.AttachedSet
-		srcErr               [3]error
+		srcRefs              []signing.Referrer
+		srcErr               [4]error
 		dstHead              error
 		dstSigs, dstAtts     signing.AttachedSet
 		dstSigErr, dstAttErr error
@@ -178,6 +194,7 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	wg.Go(func() { desc, srcErr[0] = remote.Get(src, srcR...) })
 	wg.Go(func() { srcSigs, srcErr[1] = signing.FetchAttached(ctx, src, signing.Signatures, true, srcR...) })
 	wg.Go(func() { srcAtts, srcErr[2] = signing.FetchAttached(ctx, src, signing.Attestations, true, srcR...) })
+	wg.Go(func() { srcRefs, srcErr[3] = signing.FetchReferrers(ctx, src, srcR...) })
 	wg.Go(func() { _, dstHead = remote.Head(dst, dstR...) })
 	wg.Go(func() { dstSigs, dstSigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
 	wg.Go(func() { dstAtts, dstAttErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
@@ -199,7 +216,7 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	rec.MediaType = string(desc.MediaType)
 
 	// 2. Trust, from the source alone.
-	t := sortTrust(ctx, h, srcSigs.Layers, srcAtts.Layers, o.SourceKey, accKey)
+	t := sortTrust(ctx, h, srcSigs.Layers, srcAtts.Layers, srcRefs, o.SourceKey, accKey)
 	if err := decide(&t, src, o, accKey); err != nil {
 		return Record{}, fmt.Errorf("promote: refusing %s: nothing written to %s: %w", src, dstReg, err)
 	}
@@ -232,9 +249,14 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	}
 	rec.SignedForProduction = signed
 	sigLayers := append(append([]signing.Attached{}, t.sigs...), prodSig)
-	attLayers := make([]signing.Attached, 0, len(t.atts))
+	// Attestations that came as OCI referrers travel in their referrer;
+	// the others in the .att manifest.
+	var attLayers, allAtts []signing.Attached
 	for _, va := range t.atts {
-		attLayers = append(attLayers, va.layer)
+		allAtts = append(allAtts, va.layer)
+		if va.ref == nil {
+			attLayers = append(attLayers, va.layer)
+		}
 	}
 	sigImg, err := signing.Image(sigLayers)
 	if err != nil {
@@ -254,21 +276,38 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 			return Record{}, fmt.Errorf("promote: attestation manifest: %w", err)
 		}
 	}
-	sigThere := dstSigs.Found && dstSigs.Digest == sigDigest
-	attThere := attImg == nil || (dstAtts.Found && dstAtts.Digest == attDigest)
+	p := plan{
+		imageThere: imageThere,
+		sigThere:   dstSigs.Found && dstSigs.Digest == sigDigest,
+		attThere:   attImg == nil || (dstAtts.Found && dstAtts.Digest == attDigest),
+		refsThere:  true,
+		sigImg:     sigImg,
+		attImg:     attImg,
+		refs:       t.refs,
+	}
+	for _, r := range t.refs {
+		rec.Referrers = append(rec.Referrers, Referrer{Digest: r.Digest.String(), ArtifactType: r.ArtifactType})
+	}
+	if len(t.refs) > 0 && imageThere {
+		if p.refsThere, err = referrersListed(ctx, o, dst, dstR, t.refs); err != nil {
+			return Record{}, err
+		}
+	} else if len(t.refs) > 0 {
+		p.refsThere = false
+	}
 	var tagsToSet []name.Tag
 	for i, tag := range tags {
 		if tagDescs[i] == nil || tagDescs[i].Digest != h {
 			tagsToSet = append(tagsToSet, tag)
 		}
 	}
-	rec.AlreadyPromoted = imageThere && sigThere && attThere && len(tagsToSet) == 0
+	rec.AlreadyPromoted = p.imageThere && p.sigThere && p.attThere && p.refsThere && len(tagsToSet) == 0
 
 	// 4. Write what is missing: the image (go-containerregistry skips what
 	//    the destination has) and, alongside, the attachments' blobs; then
-	//    the attestation and signature manifests.
+	//    the referrers, the attestation and the signature manifests.
 	if !rec.AlreadyPromoted {
-		if err := write(ctx, o, desc, dst, imageThere, sigThere, attThere, sigImg, attImg, &rec); err != nil {
+		if err := write(ctx, o, pusher, desc, dst, p, &rec); err != nil {
 			return Record{}, err
 		}
 	}
@@ -278,20 +317,16 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	//    their content is exactly that), then re-verify that content with
 	//    the production, source and acceptance keys.
 	if !rec.AlreadyPromoted {
-		if err := checkServed(ctx, o, dst, dstR, sigDigest, attDigest, attImg != nil); err != nil {
+		if err := checkServed(ctx, o, dst, dstR, sigDigest, attDigest, attImg != nil, t.refs); err != nil {
 			return Record{}, err
 		}
 	}
-	if err := verifyFinal(ctx, h, sigLayers, attLayers, o, accKey); err != nil {
+	if err := verifyFinal(ctx, h, append(sigLayers, t.refSigs...), allAtts, o, accKey); err != nil {
 		return Record{}, fmt.Errorf("promote: %s does not verify at the destination: %w", dst, err)
 	}
 
 	// 6. Only now: production tags.
 	if len(tagsToSet) > 0 {
-		pusher, err := remote.NewPusher(o.Target.Remote(ctx)...)
-		if err != nil {
-			return Record{}, fmt.Errorf("promote: %w", err)
-		}
 		for _, tag := range tagsToSet {
 			if err := pusher.Put(ctx, tag, desc); err != nil {
 				return Record{}, o.Target.Explain(err, "promote: tag "+tag.String(), dstReg)
@@ -324,19 +359,24 @@ func productionSignature(ctx context.Context, dst name.Digest, h v1.Hash, s *sig
 	return a, true, nil
 }
 
-func write(ctx context.Context, o Options, desc *remote.Descriptor, dst name.Digest, imageThere, sigThere, attThere bool, sigImg, attImg v1.Image, rec *Record) error {
+// plan is what the destination lacks: the image, the .sig and .att
+// manifests to write, and the OCI referrers to copy unchanged.
+type plan struct {
+	imageThere, sigThere, attThere, refsThere bool
+	sigImg, attImg                            v1.Image
+	refs                                      []*signing.Referrer
+}
+
+// uploadJobs is how many uploads run at once: `crane copy`'s default.
+const uploadJobs = 4
+
+func write(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.Descriptor, dst name.Digest, p plan, rec *Record) error {
 	dstReg := dst.RegistryStr()
-	// As many parallel uploads as cores, like `crane copy`: more only
-	// competes for the CPU that hashes the layers.
-	pusher, err := remote.NewPusher(append(o.Target.Remote(ctx), remote.WithJobs(runtime.GOMAXPROCS(0)))...)
-	if err != nil {
-		return fmt.Errorf("promote: %w", err)
-	}
 	var blobs []v1.Layer
 	for _, x := range []struct {
 		there bool
 		img   v1.Image
-	}{{sigThere, sigImg}, {attThere, attImg}} {
+	}{{p.sigThere, p.sigImg}, {p.attThere, p.attImg}} {
 		if x.there || x.img == nil {
 			continue
 		}
@@ -351,8 +391,22 @@ func write(ctx context.Context, o Options, desc *remote.Descriptor, dst name.Dig
 		blobs = append(blobs, ls...)
 		blobs = append(blobs, ggcrstatic.NewLayer(cfg, types.OCIConfigJSON))
 	}
+	if !p.refsThere {
+		for _, r := range p.refs {
+			ls, err := r.Image.Layers()
+			if err != nil {
+				return o.Source.Explain(err, "promote: read referrer "+r.Digest.String(), o.From.RegistryStr())
+			}
+			cfg, err := partial.ConfigLayer(r.Image)
+			if err != nil {
+				return o.Source.Explain(err, "promote: read referrer "+r.Digest.String(), o.From.RegistryStr())
+			}
+			blobs = append(blobs, ls...)
+			blobs = append(blobs, cfg)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	if !imageThere {
+	if !p.imageThere {
 		var t remote.Taggable
 		if desc.MediaType.IsIndex() {
 			idx, err := desc.ImageIndex()
@@ -385,15 +439,36 @@ func write(ctx context.Context, o Options, desc *remote.Descriptor, dst name.Dig
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if !attThere && attImg != nil {
-		if err := pusher.Put(ctx, signing.Attestations.Tag(dst), attImg); err != nil {
-			return o.Target.Explain(err, "promote: write attestations of "+dst.String(), dstReg)
+	// One after the other: where the destination has no referrers API,
+	// each PUT updates the REPO:sha256-<hex> index (read, add, write).
+	if !p.refsThere {
+		for _, r := range p.refs {
+			if err := pusher.Put(ctx, dst.Context().Digest(r.Digest.String()), r.Image); err != nil {
+				return o.Target.Explain(err, "promote: copy referrer "+r.Digest.String()+" of "+dst.String(), dstReg)
+			}
 		}
 	}
-	if !sigThere {
-		if err := pusher.Put(ctx, signing.Signatures.Tag(dst), sigImg); err != nil {
-			return o.Target.Explain(err, "promote: write signatures of "+dst.String(), dstReg)
-		}
+	// The two attachment manifests at once: neither is a production tag,
+	// and a re-run rewrites whichever is missing.
+	g, gctx = errgroup.WithContext(ctx)
+	if !p.attThere && p.attImg != nil {
+		g.Go(func() error {
+			if err := pusher.Put(gctx, signing.Attestations.Tag(dst), p.attImg); err != nil {
+				return o.Target.Explain(err, "promote: write attestations of "+dst.String(), dstReg)
+			}
+			return nil
+		})
+	}
+	if !p.sigThere {
+		g.Go(func() error {
+			if err := pusher.Put(gctx, signing.Signatures.Tag(dst), p.sigImg); err != nil {
+				return o.Target.Explain(err, "promote: write signatures of "+dst.String(), dstReg)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if desc.MediaType.IsIndex() {
 		if idx, err := desc.ImageIndex(); err == nil {
@@ -409,30 +484,35 @@ func write(ctx context.Context, o Options, desc *remote.Descriptor, dst name.Dig
 	return nil
 }
 
-// checkServed reads back what the destination serves: the image by digest
-// and the .sig/.att manifests, which must be the ones written.
-func checkServed(ctx context.Context, o Options, dst name.Digest, dstR []remote.Option, sigDigest, attDigest v1.Hash, wantAtt bool) error {
+// checkServed reads back what the destination serves under names another
+// writer can change: the .sig/.att tags, which must hold the manifests
+// written, and the referrers list, which must hold the copied referrers.
+// The image needs no read-back: it was written by digest, which the
+// registry checks against the content.
+func checkServed(ctx context.Context, o Options, dst name.Digest, dstR []remote.Option, sigDigest, attDigest v1.Hash, wantAtt bool, refs []*signing.Referrer) error {
 	dstReg := dst.RegistryStr()
 	var (
-		head           *v1.Descriptor
-		headErr        error
 		sigs, atts     signing.AttachedSet
 		sigErr, attErr error
 		wg             sync.WaitGroup
 	)
-	wg.Go(func() { head, headErr = remote.Head(dst, dstR...) })
 	wg.Go(func() { sigs, sigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
 	if wantAtt {
 		wg.Go(func() { atts, attErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
 	}
+	var refsListed bool
+	var refsErr error
+	if len(refs) > 0 {
+		wg.Go(func() { refsListed, refsErr = referrersListed(ctx, o, dst, dstR, refs) })
+	}
 	wg.Wait()
-	for _, err := range []error{headErr, sigErr, attErr} {
+	if refsErr != nil {
+		return refsErr
+	}
+	for _, err := range []error{sigErr, attErr} {
 		if err != nil {
 			return o.Target.Explain(err, "promote: verify "+dst.String(), dstReg)
 		}
-	}
-	if head.Digest.String() != dst.DigestStr() {
-		return fmt.Errorf("promote: %s serves digest %s, want %s", dst, head.Digest, dst.DigestStr())
 	}
 	if !sigs.Found || sigs.Digest != sigDigest {
 		return fmt.Errorf("promote: %s serves signature manifest %s, want %s (written by another process meanwhile? run again)", signing.Signatures.Tag(dst), sigs.Digest, sigDigest)
@@ -440,7 +520,25 @@ func checkServed(ctx context.Context, o Options, dst name.Digest, dstR []remote.
 	if wantAtt && (!atts.Found || atts.Digest != attDigest) {
 		return fmt.Errorf("promote: %s serves attestation manifest %s, want %s (written by another process meanwhile? run again)", signing.Attestations.Tag(dst), atts.Digest, attDigest)
 	}
+	if len(refs) > 0 && !refsListed {
+		return fmt.Errorf("promote: %s does not list the %d copied referrers among its OCI referrers (run again)", dst, len(refs))
+	}
 	return nil
+}
+
+// referrersListed reports whether d's referrers list at the destination
+// holds every one of refs.
+func referrersListed(ctx context.Context, o Options, d name.Digest, dstR []remote.Option, refs []*signing.Referrer) (bool, error) {
+	have, err := signing.ReferrerDigests(ctx, d, dstR...)
+	if err != nil {
+		return false, o.Target.Explain(err, "promote: list OCI referrers of "+d.String(), d.RegistryStr())
+	}
+	for _, r := range refs {
+		if !have[r.Digest] {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // verifyFinal checks the attachments production serves: the production

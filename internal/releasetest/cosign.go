@@ -32,6 +32,13 @@ func Cosign(ctx context.Context, t testing.TB) string {
 // output and error.
 func (e *Env) CosignRun(ctx context.Context, t testing.TB, args ...string) (string, error) {
 	t.Helper()
+	return e.CosignRunEnv(ctx, t, nil, args...)
+}
+
+// CosignRunEnv is CosignRun with extra environment variables (for
+// example COSIGN_PASSWORD and COSIGN_EXPERIMENTAL=1).
+func (e *Env) CosignRunEnv(ctx context.Context, t testing.TB, env []string, args ...string) (string, error) {
+	t.Helper()
 	bin := Cosign(ctx, t)
 	dir := t.TempDir()
 	auths := map[string]any{}
@@ -46,7 +53,7 @@ func (e *Env) CosignRun(ctx context.Context, t testing.TB, args ...string) (stri
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // the test's own cosign build
-	cmd.Env = []string{"DOCKER_CONFIG=" + dir, "HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TUF_ROOT=" + filepath.Join(dir, "tuf")}
+	cmd.Env = append([]string{"DOCKER_CONFIG=" + dir, "HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TUF_ROOT=" + filepath.Join(dir, "tuf")}, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

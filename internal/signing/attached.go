@@ -95,37 +95,44 @@ func FetchAttached(ctx context.Context, d name.Digest, k Kind, payloads bool, op
 	if !payloads {
 		return set, nil
 	}
+	if err := fetchPayloads(ctx, d.Context(), tag.String(), set.Layers, opts); err != nil {
+		return AttachedSet{}, err
+	}
+	return set, nil
+}
+
+// fetchPayloads downloads the content of every layer of the manifest named
+// what (in parallel, each bounded by maxAttached and checked against its
+// digest as it is read) into layers[i].Payload.
+func fetchPayloads(ctx context.Context, repo name.Repository, what string, layers []Attached, opts []remote.Option) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(m.Layers))
-	for i := range set.Layers {
+	errs := make([]error, len(layers))
+	for i := range layers {
 		wg.Go(func() {
-			a := &set.Layers[i]
+			a := &layers[i]
 			if a.Desc.Size > maxAttached {
-				errs[i] = fmt.Errorf("read %s: layer %s is %d bytes, more than %d", tag, a.Desc.Digest, a.Desc.Size, maxAttached)
+				errs[i] = fmt.Errorf("read %s: layer %s is %d bytes, more than %d", what, a.Desc.Digest, a.Desc.Size, maxAttached)
 				return
 			}
-			l, err := remote.Layer(d.Digest(a.Desc.Digest.String()), append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
+			l, err := remote.Layer(repo.Digest(a.Desc.Digest.String()), append([]remote.Option{remote.WithContext(ctx)}, opts...)...)
 			if err != nil {
-				errs[i] = fmt.Errorf("read %s layer %s: %w", tag, a.Desc.Digest, err)
+				errs[i] = fmt.Errorf("read %s layer %s: %w", what, a.Desc.Digest, err)
 				return
 			}
 			rc, err := l.Compressed() // verified against the digest as it is read
 			if err != nil {
-				errs[i] = fmt.Errorf("read %s layer %s: %w", tag, a.Desc.Digest, err)
+				errs[i] = fmt.Errorf("read %s layer %s: %w", what, a.Desc.Digest, err)
 				return
 			}
 			defer func() { _ = rc.Close() }()
 			a.Payload, err = io.ReadAll(io.LimitReader(rc, maxAttached+1))
 			if err != nil {
-				errs[i] = fmt.Errorf("read %s layer %s: %w", tag, a.Desc.Digest, err)
+				errs[i] = fmt.Errorf("read %s layer %s: %w", what, a.Desc.Digest, err)
 			}
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return AttachedSet{}, err
-	}
-	return set, nil
+	return errors.Join(errs...)
 }
 
 // Image is the .sig/.att manifest holding layers, in this order. It is
