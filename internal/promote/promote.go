@@ -109,7 +109,7 @@ type Referrer struct {
 
 // Dropped is an attachment left behind, and why.
 type Dropped struct {
-	Kind   string `json:"kind"` // "signature" or "attestation"
+	Kind   string `json:"kind"` // "signature", "attestation" or "referrer"
 	Digest string `json:"digest"`
 	Reason string `json:"reason"`
 }
@@ -117,11 +117,12 @@ type Dropped struct {
 // Promote runs the promotion. On a trust failure (errors.Is(err,
 // signing.ErrUntrusted)) nothing was written to the destination.
 //
-// Order of work: the source (index, signatures, attestations) and the
-// destination's state are read in parallel; trust is decided from the
-// source alone; then the image is copied (only what the destination lacks)
-// while the attachments' blobs are uploaded, then the attestation and
-// signature manifests are written, checked as the destination serves them,
+// Order of work: the source (index, signatures, attestations, OCI
+// referrers) and the destination's state are read in parallel; trust is
+// decided from the source alone; then the image is copied (only what the
+// destination lacks) while the attachments' blobs are uploaded, then the
+// trusted referrers (unchanged) and the attestation and signature
+// manifests are written, checked as the destination serves them,
 // and only then are production tags set. A re-run after a failure at any
 // step completes the promotion.
 func Promote(ctx context.Context, o Options) (Record, error) {
