@@ -98,6 +98,14 @@ func (f *fixture) referrerOnly(ctx context.Context, revision string) name.Digest
 	return src
 }
 
+// referrerOptions promote src, whose signature and acceptance record
+// come as referrers only, without SBOM and provenance.
+func (f *fixture) referrerOptions(src name.Digest) Options {
+	o := f.options(src)
+	o.AllowNoSBOM, o.AllowNoProvenance = true, true
+	return o
+}
+
 // cosignVerifies runs `cosign verify --key key` on ref and reports whether
 // it verifies.
 func (f *fixture) cosignVerifies(ctx context.Context, ref, key string, oci11 bool) (bool, string) {
@@ -125,8 +133,7 @@ func TestPromoteCarriesOnlyTrustedReferrers(t *testing.T) {
 		"https://spdx.dev/Document", ociremote.WithRemoteOptions(f.srcRO(ctx).Remote...)); err != nil {
 		t.Fatal(err)
 	}
-	o := f.options(src)
-	o.AllowNoSBOM, o.AllowNoProvenance = true, true
+	o := f.referrerOptions(src)
 
 	rec, err := Promote(ctx, o)
 	if err != nil {
@@ -256,8 +263,7 @@ func TestPromoteRefusesUntrustedReferrerSignature(t *testing.T) {
 	src := f.publish(ctx, "other-referrer", nil)
 	f.signReferrer(ctx, src, f.Other)
 	f.acceptReferrer(ctx, src, f.NonProdKey)
-	o := f.options(src)
-	o.AllowNoSBOM, o.AllowNoProvenance = true, true
+	o := f.referrerOptions(src)
 	f.Prod.Proxy.Reset()
 	_, err := Promote(ctx, o)
 	if !errors.Is(err, signing.ErrUntrusted) || !strings.Contains(err.Error(), "does not verify with key") {
@@ -281,9 +287,8 @@ func TestPromoteToReferrersAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := regclient.New(regclient.Options{PlainHTTP: true})
-	o := f.options(src)
+	o := f.referrerOptions(src)
 	o.To, o.Target = to, target
-	o.AllowNoSBOM, o.AllowNoProvenance = true, true
 	rec, err := Promote(ctx, o)
 	if err != nil {
 		t.Fatal(err)
