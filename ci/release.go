@@ -174,10 +174,13 @@ type Promotion struct {
 }
 
 // Promote copies an accepted image by digest from the non-production to the
-// production registry (every platform, the index, signatures and
-// attestations; nothing is rebuilt), after verifying its non-production
-// signature and its staging acceptance record, then signs it for production
-// and verifies the result. It refuses a tag, and writes nothing to production
+// production registry (every platform and the index; nothing is rebuilt),
+// after verifying its non-production signature, its staging acceptance
+// record, its SBOM and its provenance. Only the signatures and attestations
+// that verify with a trusted key go along, from the cosign tag schema and
+// from OCI referrers alike; the rest is dropped and listed in the record.
+// It then signs the image for production and verifies the result before it
+// sets any production tag. It refuses a tag, and writes nothing to production
 // when a check fails. Promoting an already promoted digest is a no-op.
 // Never cached (+cache="never"), and the promote exec gets a per-call input:
 // it writes to the production registry.
