@@ -13,11 +13,17 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 var client = &http.Client{Timeout: 15 * time.Second}
+
+// noAnswer holds the first request that got no HTTP answer at all (refused,
+// timed out): the deployment is unreachable, and every later request fails
+// at once, naming it, instead of waiting out its own timeout.
+var noAnswer atomic.Pointer[string]
 
 type item struct {
 	SKU            string `json:"sku"`
@@ -74,8 +80,15 @@ func call(t *testing.T, method, path, contentType string, body []byte) (reply, [
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if first := noAnswer.Load(); first != nil {
+		t.Fatalf("%s %s: not sent: the deployment at %s is unreachable (%s)", method, path, baseURL, *first)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if t.Context().Err() == nil {
+			why := fmt.Sprintf("%s %s got no answer: %v", method, path, err)
+			noAnswer.CompareAndSwap(nil, &why)
+		}
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
