@@ -100,7 +100,7 @@ func TestPromoteDropsUntrustedAttachments(t *testing.T) {
 	// The real cosign CLI agrees, on both registries.
 	f.CosignVerifyAll(ctx, t, src.String(), []string{f.NonProdKey.PublicPath}, f.NonProdKey.PublicPath)
 	f.CosignVerifyAll(ctx, t, dst.String(), []string{f.NonProdKey.PublicPath, f.ProdKey.PublicPath}, f.NonProdKey.PublicPath)
-	if out, err := f.CosignRun(ctx, t, "verify", "--key", f.Other.PublicPath, "--insecure-ignore-tlog=true", "--allow-http-registry=true", dst.String()); err == nil {
+	if out, err := f.CosignVerify(ctx, t, dst.String(), f.Other.PublicPath); err == nil {
 		t.Fatalf("cosign verifies the dropped signature in production:\n%s", out)
 	}
 }

@@ -21,8 +21,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	ggcrstatic "github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/go-aks/pipeline/internal/acceptance"
@@ -281,7 +279,7 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 		imageThere: imageThere,
 		sigThere:   dstSigs.Found && dstSigs.Digest == sigDigest,
 		attThere:   attImg == nil || (dstAtts.Found && dstAtts.Digest == attDigest),
-		refsThere:  true,
+		refsThere:  len(t.refs) == 0,
 		sigImg:     sigImg,
 		attImg:     attImg,
 		refs:       t.refs,
@@ -289,12 +287,10 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	for _, r := range t.refs {
 		rec.Referrers = append(rec.Referrers, Referrer{Digest: r.Digest.String(), ArtifactType: r.ArtifactType})
 	}
-	if len(t.refs) > 0 && imageThere {
+	if !p.refsThere && imageThere {
 		if p.refsThere, err = referrersListed(ctx, o, dst, dstR, t.refs); err != nil {
 			return Record{}, err
 		}
-	} else if len(t.refs) > 0 {
-		p.refsThere = false
 	}
 	var tagsToSet []name.Tag
 	for i, tag := range tags {
@@ -313,10 +309,10 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 		}
 	}
 
-	// 5. Verify what production serves: the image digest and the
-	//    attachment manifests (digest-equal to what was verified above, so
-	//    their content is exactly that), then re-verify that content with
-	//    the production, source and acceptance keys.
+	// 5. Verify what production serves: the attachment manifests
+	//    (digest-equal to what was verified above, so their content is
+	//    exactly that) and the referrers list, then re-verify that content
+	//    with the production, source and acceptance keys.
 	if !rec.AlreadyPromoted {
 		if err := checkServed(ctx, o, dst, dstR, sigDigest, attDigest, attImg != nil, t.refs); err != nil {
 			return Record{}, err
@@ -381,29 +377,19 @@ func write(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.D
 		if x.there || x.img == nil {
 			continue
 		}
-		ls, err := x.img.Layers()
+		bs, err := imageBlobs(x.img)
 		if err != nil {
 			return fmt.Errorf("promote: %w", err)
 		}
-		cfg, err := x.img.RawConfigFile()
-		if err != nil {
-			return fmt.Errorf("promote: %w", err)
-		}
-		blobs = append(blobs, ls...)
-		blobs = append(blobs, ggcrstatic.NewLayer(cfg, types.OCIConfigJSON))
+		blobs = append(blobs, bs...)
 	}
 	if !p.refsThere {
 		for _, r := range p.refs {
-			ls, err := r.Image.Layers()
+			bs, err := imageBlobs(r.Image)
 			if err != nil {
 				return o.Source.Explain(err, "promote: read referrer "+r.Digest.String(), o.From.RegistryStr())
 			}
-			cfg, err := partial.ConfigLayer(r.Image)
-			if err != nil {
-				return o.Source.Explain(err, "promote: read referrer "+r.Digest.String(), o.From.RegistryStr())
-			}
-			blobs = append(blobs, ls...)
-			blobs = append(blobs, cfg)
+			blobs = append(blobs, bs...)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -483,6 +469,20 @@ func write(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.D
 		}
 	}
 	return nil
+}
+
+// imageBlobs are an image's layers and its config, to upload before its
+// manifest.
+func imageBlobs(img v1.Image) ([]v1.Layer, error) {
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := partial.ConfigLayer(img)
+	if err != nil {
+		return nil, err
+	}
+	return append(ls, cfg), nil
 }
 
 // checkServed reads back what the destination serves under names another

@@ -26,15 +26,11 @@ import (
 	"github.com/go-aks/pipeline/internal/signing"
 )
 
-// cosignInsecure are the cosign CLI flags for the plain-HTTP test
-// registries, without a transparency log.
-var cosignInsecure = []string{"--allow-http-registry=true", "--allow-insecure-registry=true"}
-
 // signReferrer signs d with the real cosign CLI as an OCI 1.1 referrer
 // (`--registry-referrers-mode=oci-1-1`), not in the .sig tag.
 func (f *fixture) signReferrer(ctx context.Context, d name.Digest, key releasetest.Key) {
 	f.t.Helper()
-	args := append([]string{"sign", "--key", key.PrivatePath, "--tlog-upload=false", "--registry-referrers-mode=oci-1-1", "-y"}, cosignInsecure...)
+	args := append([]string{"sign", "--key", key.PrivatePath, "--tlog-upload=false", "--registry-referrers-mode=oci-1-1", "-y"}, releasetest.CosignRegistryFlags...)
 	out, err := f.CosignRunEnv(ctx, f.t, []string{"COSIGN_EXPERIMENTAL=1", "COSIGN_PASSWORD=" + key.Password}, append(args, d.String())...)
 	if err != nil {
 		f.t.Fatalf("cosign sign --registry-referrers-mode=oci-1-1 %s: %v\n%s", d, err, out)
@@ -106,15 +102,15 @@ func (f *fixture) referrerOptions(src name.Digest) Options {
 	return o
 }
 
-// cosignVerifies runs `cosign verify --key key` on ref and reports whether
-// it verifies.
+// cosignVerifies reports whether `cosign verify --key key` verifies ref,
+// with cosign's OCI 1.1 behaviour when oci11.
 func (f *fixture) cosignVerifies(ctx context.Context, ref, key string, oci11 bool) (bool, string) {
 	f.t.Helper()
-	args := append([]string{"verify", "--key", key, "--insecure-ignore-tlog=true"}, cosignInsecure...)
+	var extra []string
 	if oci11 {
-		args = append(args, "--experimental-oci11=true")
+		extra = append(extra, "--experimental-oci11=true")
 	}
-	out, err := f.CosignRun(ctx, f.t, append(args, ref)...)
+	out, err := f.CosignVerify(ctx, f.t, ref, key, extra...)
 	return err == nil, out
 }
 
@@ -187,7 +183,7 @@ func TestPromoteCarriesOnlyTrustedReferrers(t *testing.T) {
 			continue
 		}
 		for _, a := range r.Layers {
-			st, err := signing.VerifyAttestationLayer(ctx, a, srcHash(t, src), f.NonProdKey.Verifier(t))
+			st, err := signing.VerifyAttestationLayer(ctx, a, digestHash(t, src), f.NonProdKey.Verifier(t))
 			if err != nil || st.PredicateType != acceptance.PredicateType {
 				t.Errorf("attestation referrer in production: %s %v", st.PredicateType, err)
 			}
@@ -238,21 +234,12 @@ func referrerVerifies(ctx context.Context, t *testing.T, d name.Digest, opts []r
 	}
 	for _, r := range refs {
 		for _, a := range r.Layers {
-			if r.Kind == signing.Signatures && signing.VerifySignatureLayer(ctx, a, srcHash(t, d), v) == nil {
+			if r.Kind == signing.Signatures && signing.VerifySignatureLayer(ctx, a, digestHash(t, d), v) == nil {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func srcHash(t *testing.T, d name.Digest) v1.Hash {
-	t.Helper()
-	h, err := v1.NewHash(d.DigestStr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 // A signature referrer by an unknown key is no source signature: the

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/go-aks/pipeline/internal/releasetest"
 	"github.com/go-aks/pipeline/internal/signing"
 )
 
@@ -18,15 +19,13 @@ import (
 // makes of the signatures kept.
 func TestSortReferrers(t *testing.T) {
 	ctx := t.Context()
-	src, other := testSigner(t, "source"), testSigner(t, "other")
+	dir := t.TempDir()
+	src, other := releasetest.NewKey(t, dir, "source", "pw").Signer(t), releasetest.NewKey(t, dir, "other", "pw").Signer(t)
 	d, err := name.NewDigest("nonprod.example/team/orders@sha256:" + strings.Repeat("ab", 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := v1.NewHash(d.DigestStr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := digestHash(t, d)
 	sigBy := func(s *signing.Signer) signing.Attached {
 		a, err := signing.SignLayer(ctx, d, s)
 		if err != nil {
@@ -88,15 +87,12 @@ func TestSortReferrers(t *testing.T) {
 	}
 }
 
-func testSigner(t *testing.T, pass string) *signing.Signer {
+// digestHash is d's digest as a hash.
+func digestHash(t *testing.T, d name.Digest) v1.Hash {
 	t.Helper()
-	priv, _, err := signing.GenerateKeyPair([]byte(pass))
+	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signing.SignerFromPEM("--key", priv, []byte(pass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return h
 }

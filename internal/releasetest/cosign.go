@@ -62,6 +62,18 @@ func (e *Env) CosignRunEnv(ctx context.Context, t testing.TB, env []string, args
 // verify-attestation --type.
 const AcceptanceType = "https://github.com/go-aks/pipeline/attestations/acceptance/v1"
 
+// CosignRegistryFlags let the cosign CLI talk to the plain-HTTP test
+// registries.
+var CosignRegistryFlags = []string{"--allow-http-registry=true", "--allow-insecure-registry=true"}
+
+// CosignVerify runs `cosign verify --key key` on ref (no transparency log;
+// extra flags after the key) and returns its output and error.
+func (e *Env) CosignVerify(ctx context.Context, t testing.TB, ref, key string, extra ...string) (string, error) {
+	t.Helper()
+	args := append(append(append([]string{"verify", "--key", key, "--insecure-ignore-tlog=true"}, CosignRegistryFlags...), extra...), ref)
+	return e.CosignRun(ctx, t, args...)
+}
+
 // CosignVerifyAll verifies ref with the real cosign CLI: the signature by
 // each key, and the attestations of the given types (default: SBOM
 // spdxjson, provenance slsaprovenance1 and the acceptance record) by attKey.
@@ -70,9 +82,9 @@ func (e *Env) CosignVerifyAll(ctx context.Context, t testing.TB, ref string, sig
 	if len(attTypes) == 0 {
 		attTypes = []string{"spdxjson", "slsaprovenance1", AcceptanceType}
 	}
-	common := []string{"--insecure-ignore-tlog=true", "--allow-http-registry=true", "--allow-insecure-registry=true"}
+	common := append([]string{"--insecure-ignore-tlog=true"}, CosignRegistryFlags...)
 	for _, k := range sigKeys {
-		if out, err := e.CosignRun(ctx, t, append(append([]string{"verify", "--key", k}, common...), ref)...); err != nil {
+		if out, err := e.CosignVerify(ctx, t, ref, k); err != nil {
 			t.Errorf("cosign verify --key %s %s: %v\n%s", k, ref, err, out)
 		}
 	}

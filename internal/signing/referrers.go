@@ -1,7 +1,6 @@
 package signing
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -72,11 +71,7 @@ func fetchReferrer(ctx context.Context, d name.Digest, desc v1.Descriptor, opts 
 	if err != nil {
 		return Referrer{}, fmt.Errorf("read referrer %s: %w", ref, err)
 	}
-	raw, err := img.RawManifest() // checked against the digest
-	if err != nil {
-		return Referrer{}, fmt.Errorf("read referrer %s: %w", ref, err)
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	m, err := img.Manifest() // checked against the digest
 	if err != nil {
 		return Referrer{}, fmt.Errorf("read referrer %s: not an image manifest: %w", ref, err)
 	}
