@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Credentials are a registry username and password (or token). String and
@@ -152,20 +153,7 @@ func (c *Client) NameOptions() []name.Option {
 // Remote returns the go-containerregistry options: credentials, transport
 // and the retry policy.
 func (c *Client) Remote(ctx context.Context) []remote.Option {
-	opts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithTransport(c.transport),
-		remote.WithRetryBackoff(remote.Backoff{
-			Duration: c.opts.Backoff.Initial,
-			Factor:   c.opts.Backoff.Factor,
-			Jitter:   0.1,
-			Steps:    c.opts.Backoff.Steps,
-			Cap:      c.opts.Backoff.Max,
-		}),
-		remote.WithRetryPredicate(Retryable),
-		remote.WithRetryStatusCodes(retryStatusCodes...),
-		remote.WithUserAgent("go-aks-pipeline-release"),
-	}
+	opts := append(c.retryOptions(), remote.WithContext(ctx), remote.WithTransport(c.transport), remote.WithUserAgent(userAgent))
 	if c.opts.Credentials.Username != "" {
 		opts = append(opts, remote.WithAuth(authn.FromConfig(authn.AuthConfig{
 			Username: c.opts.Credentials.Username,
@@ -175,6 +163,32 @@ func (c *Client) Remote(ctx context.Context) []remote.Option {
 		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	}
 	return opts
+}
+
+const userAgent = "go-aks-pipeline-release"
+
+// retryOptions are go-containerregistry's per-operation retries: the
+// client's backoff, Retryable and the transient status codes.
+func (c *Client) retryOptions() []remote.Option {
+	return []remote.Option{
+		remote.WithRetryBackoff(c.remoteBackoff()),
+		remote.WithRetryPredicate(Retryable),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
+	}
+}
+
+func (c *Client) remoteBackoff() remote.Backoff {
+	return remote.Backoff(c.waitBackoff())
+}
+
+func (c *Client) waitBackoff() wait.Backoff {
+	return wait.Backoff{
+		Duration: c.opts.Backoff.Initial,
+		Factor:   c.opts.Backoff.Factor,
+		Jitter:   0.1,
+		Steps:    c.opts.Backoff.Steps,
+		Cap:      c.opts.Backoff.Max,
+	}
 }
 
 var retryStatusCodes = []int{
