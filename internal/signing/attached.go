@@ -95,19 +95,45 @@ func FetchAttached(ctx context.Context, d name.Digest, k Kind, payloads bool, op
 	if !payloads {
 		return set, nil
 	}
+	if k == Signatures {
+		knownPayload(d, set.Layers)
+	}
 	if err := fetchPayloads(ctx, d.Context(), tag.String(), set.Layers, opts); err != nil {
 		return AttachedSet{}, err
 	}
 	return set, nil
 }
 
-// fetchPayloads downloads the content of every layer of the manifest named
-// what (in parallel, each bounded by maxAttached and checked against its
-// digest as it is read) into layers[i].Payload.
+// knownPayload fills in the content of the signature layers that hold
+// the standard payload for d (what Sign and cosign sign write): a layer
+// whose digest is that payload's has exactly that content, so it needs
+// no download.
+func knownPayload(d name.Digest, layers []Attached) {
+	body, err := SignaturePayload(d)
+	if err != nil {
+		return
+	}
+	h, n, err := v1.SHA256(bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	for i := range layers {
+		if layers[i].Desc.Digest == h && layers[i].Desc.Size == n {
+			layers[i].Payload = body
+		}
+	}
+}
+
+// fetchPayloads downloads into layers[i].Payload the content of every
+// layer of the manifest named what that has none yet: in parallel, each
+// bounded by maxAttached and checked against its digest as it is read.
 func fetchPayloads(ctx context.Context, repo name.Repository, what string, layers []Attached, opts []remote.Option) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(layers))
 	for i := range layers {
+		if layers[i].Payload != nil {
+			continue
+		}
 		wg.Go(func() {
 			a := &layers[i]
 			if a.Desc.Size > maxAttached {
