@@ -163,26 +163,20 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("promote: %w", err)
 	}
-	dstPuller, err := remote.NewPuller(o.Target.Remote(ctx)...)
-	if err != nil {
-		return Record{}, fmt.Errorf("promote: %w", err)
-	}
-	// One pusher for every write (image, attachments, tags): one
-	// authentication, one connection pool.
-	pusher, err := remote.NewPusher(append(o.Target.Remote(ctx), remote.WithJobs(uploadJobs))...)
-	if err != nil {
-		return Record{}, fmt.Errorf("promote: %w", err)
-	}
 	srcR := append(o.Source.Remote(ctx), remote.Reuse(srcPuller))
-	dstR := append(o.Target.Remote(ctx), remote.Reuse(dstPuller))
 
 	// 1. Read the source and the destination's state in parallel. Reads
-	//    only: nothing is written before trust is decided.
+	//    only: nothing is written before trust is decided. Every
+	//    destination request (these reads, the writes, the read-back) goes
+	//    through one session: one ping, one token with push and pull.
 	var (
 		desc                 *remote.Descriptor
 		srcSigs, srcAtts     signing.AttachedSet
 		srcRefs              []signing.Referrer
 		srcErr               [4]error
+		session              *regclient.Session
+		sessionErr           error
+		dstR                 []remote.Option
 		dstHead              error
 		dstSigs, dstAtts     signing.AttachedSet
 		dstSigErr, dstAttErr error
@@ -194,12 +188,25 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	wg.Go(func() { srcSigs, srcErr[1] = signing.FetchAttached(ctx, src, signing.Signatures, true, srcR...) })
 	wg.Go(func() { srcAtts, srcErr[2] = signing.FetchAttached(ctx, src, signing.Attestations, true, srcR...) })
 	wg.Go(func() { srcRefs, srcErr[3] = signing.FetchReferrers(ctx, src, srcR...) })
-	wg.Go(func() { _, dstHead = remote.Head(dst, dstR...) })
-	wg.Go(func() { dstSigs, dstSigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
-	wg.Go(func() { dstAtts, dstAttErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
-	for i, tag := range tags {
-		wg.Go(func() { tagDescs[i], tagErrs[i] = remote.Head(tag, dstR...) })
-	}
+	wg.Go(func() {
+		if session, sessionErr = o.Target.Session(ctx, o.To, true); sessionErr != nil {
+			return
+		}
+		dstR = session.Remote(ctx)
+		var dwg sync.WaitGroup
+		for i, tag := range tags {
+			dwg.Go(func() { tagDescs[i], tagErrs[i] = remote.Head(tag, dstR...) })
+		}
+		// The .sig and .att manifests matter only beside the image: a
+		// promotion writes the image first, so without it there is no
+		// half-done promotion to complete, and what is written replaces
+		// whatever those tags hold.
+		if _, dstHead = remote.Head(dst, dstR...); dstHead == nil {
+			dwg.Go(func() { dstSigs, dstSigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
+			dwg.Go(func() { dstAtts, dstAttErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
+		}
+		dwg.Wait()
+	})
 	wg.Wait()
 	if srcErr[0] != nil {
 		return Record{}, o.Source.Explain(srcErr[0], "promote: resolve "+src.String(), srcReg)
@@ -224,6 +231,13 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	rec.AllowedNoProvenance = t.provenance == nil
 
 	// The destination's state.
+	if sessionErr != nil {
+		return Record{}, o.Target.Explain(sessionErr, "promote: sign in to "+dstReg, dstReg)
+	}
+	pusher, err := remote.NewPusher(append(dstR, remote.WithJobs(uploadJobs))...)
+	if err != nil {
+		return Record{}, fmt.Errorf("promote: %w", err)
+	}
 	imageThere := dstHead == nil
 	if dstHead != nil && regclient.StatusCode(dstHead) != 404 {
 		return Record{}, o.Target.Explain(dstHead, "promote: check "+dst.String(), dstReg)
@@ -304,7 +318,7 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 	//    the destination has) and, alongside, the attachments' blobs; then
 	//    the referrers, the attestation and the signature manifests.
 	if !rec.AlreadyPromoted {
-		if err := write(ctx, o, pusher, desc, dst, p, &rec); err != nil {
+		if err := write(ctx, o, session, pusher, desc, dst, p, &rec); err != nil {
 			return Record{}, err
 		}
 	}
@@ -367,7 +381,7 @@ type plan struct {
 // uploadJobs is how many uploads run at once: `crane copy`'s default.
 const uploadJobs = 4
 
-func write(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.Descriptor, dst name.Digest, p plan, rec *Record) error {
+func write(ctx context.Context, o Options, session *regclient.Session, pusher *remote.Pusher, desc *remote.Descriptor, dst name.Digest, p plan, rec *Record) error {
 	dstReg := dst.RegistryStr()
 	var blobs []v1.Layer
 	for _, x := range []struct {
@@ -394,30 +408,11 @@ func write(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.D
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if !p.imageThere {
-		var t remote.Taggable
-		if desc.MediaType.IsIndex() {
-			idx, err := desc.ImageIndex()
-			if err != nil {
-				return o.Source.Explain(err, "promote: read index "+o.From.String(), o.From.RegistryStr())
-			}
-			t = idx
-		} else {
-			img, err := desc.Image()
-			if err != nil {
-				return o.Source.Explain(err, "promote: read image "+o.From.String(), o.From.RegistryStr())
-			}
-			t = img
-		}
-		g.Go(func() error {
-			if err := pusher.Push(gctx, dst, t); err != nil {
-				return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
-			}
-			return nil
-		})
+		g.Go(func() error { return copyImage(gctx, o, pusher, desc, dst) })
 	}
 	for _, b := range blobs {
 		g.Go(func() error {
-			if err := pusher.Upload(gctx, dst.Repository, b); err != nil {
+			if err := session.UploadBlob(gctx, b); err != nil {
 				return o.Target.Explain(err, "promote: upload signatures and attestations to "+dst.String(), dstReg)
 			}
 			return nil
@@ -467,6 +462,60 @@ func write(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.D
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// copyImage writes the image at dst, which the read phase found missing.
+// An index of images is written as its images and then the index itself:
+// go-containerregistry's Push of the index would first ask for it again.
+// Any other index goes through Push whole.
+func copyImage(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.Descriptor, dst name.Digest) error {
+	from, dstReg := o.From, dst.RegistryStr()
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return o.Source.Explain(err, "promote: read image "+from.String(), from.RegistryStr())
+		}
+		if err := pusher.Push(ctx, dst, img); err != nil {
+			return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
+		}
+		return nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return o.Source.Explain(err, "promote: read index "+from.String(), from.RegistryStr())
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return o.Source.Explain(err, "promote: read index "+from.String(), from.RegistryStr())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, m := range im.Manifests {
+		if !m.MediaType.IsImage() {
+			if err := pusher.Push(ctx, dst, idx); err != nil {
+				return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
+			}
+			return nil
+		}
+	}
+	for _, m := range im.Manifests {
+		g.Go(func() error {
+			img, err := idx.Image(m.Digest)
+			if err != nil {
+				return o.Source.Explain(err, "promote: read image "+m.Digest.String()+" of "+from.String(), from.RegistryStr())
+			}
+			if err := pusher.Push(gctx, dst.Context().Digest(m.Digest.String()), img); err != nil {
+				return o.Target.Explain(err, "promote: copy "+m.Digest.String()+" to "+dst.Context().String(), dstReg)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := pusher.Put(ctx, dst, idx); err != nil {
+		return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
 	}
 	return nil
 }

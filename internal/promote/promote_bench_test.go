@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,10 +58,12 @@ func bigIndex(b *testing.B) v1.ImageIndex {
 
 // BenchmarkPromote promotes a ~48 MiB two-platform image between the two
 // real registries, beside `crane copy` of the same image, each a first time
-// (empty destination repository) and again (already there). Bytes are
-// counted at the production registry's proxy: blob upload bytes per op.
+// (empty destination repository) and again (already there); and, first
+// time only, beside crane copying the image and then its .sig and .att
+// manifests. Bytes are counted at the production registry's proxy: blob
+// upload bytes per op.
 //
-//	go test -run '^$' -bench BenchmarkPromote -benchtime 3x ./internal/promote/
+//	go test -tags integration -run '^$' -bench BenchmarkPromote -benchtime 5x -count 3 ./internal/promote/
 func BenchmarkPromote(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -142,6 +146,30 @@ func BenchmarkPromote(b *testing.B) {
 			b.Fatalf("crane copy: %v\n%s", err, out)
 		}
 	}
+	// crane copying what promote writes besides the image (the .sig and
+	// .att manifests, at once, after the image): the cost of the
+	// attachments themselves, without verification or a new signature.
+	craneCopyAll := func(repo string) {
+		craneCopy(repo)
+		tag := strings.Replace(d.String(), ":", "-", 1)
+		errs := make(chan error, 2)
+		for _, k := range []string{".sig", ".att"} {
+			go func() {
+				cmd := exec.CommandContext(ctx, crane, "copy", "--insecure", srcRepo.String()+":"+tag+k, f.Prod.Host()+"/"+repo+":"+tag+k)
+				cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					err = fmt.Errorf("crane copy %s: %w\n%s", k, err, out)
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	run := func(b *testing.B, name string, prepare func(i int) string, op func(repo string)) {
 		b.Run(name, func(b *testing.B) {
 			var bytes, uploads, requests int64
@@ -182,9 +210,39 @@ func BenchmarkPromote(b *testing.B) {
 			return repo
 		}
 	}
+	// paired alternates a first promote and a first crane copy, each to a
+	// fresh repository, swapping which goes first, so both meet the same
+	// machine: the figure is the median of the per-pair ratios.
+	paired := func(b *testing.B) {
+		b.Run("paired-first", func(b *testing.B) {
+			var ratios, ptimes, ctimes []float64
+			for i := 0; i < b.N; i++ {
+				timed := func(op func(string), prefix string) float64 {
+					repo := fresh(prefix)(i)
+					start := time.Now()
+					op(repo)
+					return time.Since(start).Seconds()
+				}
+				var p, c float64
+				if i%2 == 0 {
+					p, c = timed(promoteTo, "paired-promote"), timed(craneCopy, "paired-crane")
+				} else {
+					c, p = timed(craneCopy, "paired-crane"), timed(promoteTo, "paired-promote")
+				}
+				ratios, ptimes, ctimes = append(ratios, p/c), append(ptimes, p), append(ctimes, c)
+			}
+			b.ReportMetric(median(ratios), "promote/crane")
+			b.ReportMetric(median(ptimes), "promote-s")
+			b.ReportMetric(median(ctimes), "crane-s")
+			fmt.Printf("FIGURE paired-first   promote %.3fs crane %.3fs (medians of %d pairs), promote/crane %.3f (median of the pairs' ratios)\n",
+				median(ptimes), median(ctimes), b.N, median(ratios))
+		})
+	}
 	fmt.Printf("FIGURE image: 2 platforms x %d layers x %d MiB random, digest %s\n", benchLayers, benchLayerSize>>20, d)
+	paired(b)
 	run(b, "promote-first", fresh("promote"), promoteTo)
 	run(b, "crane-first", fresh("crane"), craneCopy)
+	run(b, "crane-all-first", fresh("crane-all"), craneCopyAll)
 	run(b, "promote-again", already("promote", promoteTo), promoteTo)
 	run(b, "crane-again", already("crane", craneCopy), craneCopy)
 }
@@ -215,4 +273,15 @@ func writeDockerConfig(b *testing.B, dir string, f *fixture) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
 		b.Fatal(err)
 	}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
