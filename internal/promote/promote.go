@@ -184,7 +184,9 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 		tagErrs              = make([]error, len(tags))
 		wg                   sync.WaitGroup
 	)
-	wg.Go(func() { desc, srcErr[0] = remote.Get(src, srcR...) })
+	descDone := make(chan struct{})
+	var children []v1.Image
+	wg.Go(func() { defer close(descDone); desc, srcErr[0] = remote.Get(src, srcR...) })
 	wg.Go(func() { srcSigs, srcErr[1] = signing.FetchAttached(ctx, src, signing.Signatures, true, srcR...) })
 	wg.Go(func() { srcAtts, srcErr[2] = signing.FetchAttached(ctx, src, signing.Attestations, true, srcR...) })
 	wg.Go(func() { srcRefs, srcErr[3] = signing.FetchReferrers(ctx, src, srcR...) })
@@ -204,6 +206,14 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 		if _, dstHead = remote.Head(dst, dstR...); dstHead == nil {
 			dwg.Go(func() { dstSigs, dstSigErr = signing.FetchAttached(ctx, dst, signing.Signatures, false, dstR...) })
 			dwg.Go(func() { dstAtts, dstAttErr = signing.FetchAttached(ctx, dst, signing.Attestations, false, dstR...) })
+		} else if regclient.StatusCode(dstHead) == 404 {
+			// The image will be copied: read its manifests now, while
+			// the source's attachments are read, not at the start of the
+			// copy.
+			<-descDone
+			if srcErr[0] == nil {
+				children = childImages(desc)
+			}
 		}
 		dwg.Wait()
 	})
@@ -294,6 +304,7 @@ func Promote(ctx context.Context, o Options) (Record, error) {
 		sigThere:   dstSigs.Found && dstSigs.Digest == sigDigest,
 		attThere:   attImg == nil || (dstAtts.Found && dstAtts.Digest == attDigest),
 		refsThere:  len(t.refs) == 0,
+		children:   children,
 		sigImg:     sigImg,
 		attImg:     attImg,
 		refs:       t.refs,
@@ -374,8 +385,11 @@ func productionSignature(ctx context.Context, dst name.Digest, h v1.Hash, s *sig
 // manifests to write, and the OCI referrers to copy unchanged.
 type plan struct {
 	imageThere, sigThere, attThere, refsThere bool
-	sigImg, attImg                            v1.Image
-	refs                                      []*signing.Referrer
+	// children are the index's images with their manifests read (nil:
+	// not an index of images, or not read); see childImages.
+	children       []v1.Image
+	sigImg, attImg v1.Image
+	refs           []*signing.Referrer
 }
 
 // uploadJobs is how many uploads run at once: `crane copy`'s default.
@@ -408,7 +422,7 @@ func write(ctx context.Context, o Options, session *regclient.Session, pusher *r
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if !p.imageThere {
-		g.Go(func() error { return copyImage(gctx, o, pusher, desc, dst) })
+		g.Go(func() error { return copyImage(gctx, o, pusher, desc, p.children, dst) })
 	}
 	for _, b := range blobs {
 		g.Go(func() error {
@@ -466,47 +480,78 @@ func write(ctx context.Context, o Options, session *regclient.Session, pusher *r
 	return nil
 }
 
-// copyImage writes the image at dst, which the read phase found missing.
-// An index of images is written as its images and then the index itself:
-// go-containerregistry's Push of the index would first ask for it again.
-// Any other index goes through Push whole.
-func copyImage(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.Descriptor, dst name.Digest) error {
-	from, dstReg := o.From, dst.RegistryStr()
+// childImages returns the images of an index of images, each with its
+// manifest read (in parallel), in index order; nil when desc is not an
+// index, lists anything but images, or a read fails (the copy then reads
+// them itself, and reports the failure).
+func childImages(desc *remote.Descriptor) []v1.Image {
 	if !desc.MediaType.IsIndex() {
-		img, err := desc.Image()
-		if err != nil {
-			return o.Source.Explain(err, "promote: read image "+from.String(), from.RegistryStr())
-		}
-		if err := pusher.Push(ctx, dst, img); err != nil {
-			return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
-		}
 		return nil
 	}
 	idx, err := desc.ImageIndex()
 	if err != nil {
-		return o.Source.Explain(err, "promote: read index "+from.String(), from.RegistryStr())
+		return nil
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return o.Source.Explain(err, "promote: read index "+from.String(), from.RegistryStr())
+		return nil
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, m := range im.Manifests {
+	imgs := make([]v1.Image, len(im.Manifests))
+	errs := make([]error, len(im.Manifests))
+	var wg sync.WaitGroup
+	for i, m := range im.Manifests {
 		if !m.MediaType.IsImage() {
-			if err := pusher.Push(ctx, dst, idx); err != nil {
-				return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
-			}
 			return nil
 		}
-	}
-	for _, m := range im.Manifests {
-		g.Go(func() error {
-			img, err := idx.Image(m.Digest)
-			if err != nil {
-				return o.Source.Explain(err, "promote: read image "+m.Digest.String()+" of "+from.String(), from.RegistryStr())
+		wg.Go(func() {
+			if imgs[i], errs[i] = idx.Image(m.Digest); errs[i] == nil {
+				_, errs[i] = imgs[i].RawManifest()
 			}
-			if err := pusher.Push(gctx, dst.Context().Digest(m.Digest.String()), img); err != nil {
-				return o.Target.Explain(err, "promote: copy "+m.Digest.String()+" to "+dst.Context().String(), dstReg)
+		})
+	}
+	wg.Wait()
+	if errors.Join(errs...) != nil {
+		return nil
+	}
+	return imgs
+}
+
+// copyImage writes the image at dst, which the read phase found missing.
+// An index of images (children, read by childImages) is written as its
+// images and then the index itself: go-containerregistry's Push of the
+// index would first ask for it again. Anything else goes through Push
+// whole.
+func copyImage(ctx context.Context, o Options, pusher *remote.Pusher, desc *remote.Descriptor, children []v1.Image, dst name.Digest) error {
+	from, dstReg := o.From, dst.RegistryStr()
+	var t remote.Taggable
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return o.Source.Explain(err, "promote: read index "+from.String(), from.RegistryStr())
+		}
+		t = idx
+	} else {
+		img, err := desc.Image()
+		if err != nil {
+			return o.Source.Explain(err, "promote: read image "+from.String(), from.RegistryStr())
+		}
+		t = img
+	}
+	if children == nil {
+		if err := pusher.Push(ctx, dst, t); err != nil {
+			return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
+		}
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, img := range children {
+		g.Go(func() error {
+			h, err := img.Digest()
+			if err != nil {
+				return o.Source.Explain(err, "promote: read "+from.String(), from.RegistryStr())
+			}
+			if err := pusher.Push(gctx, dst.Context().Digest(h.String()), img); err != nil {
+				return o.Target.Explain(err, "promote: copy "+h.String()+" to "+dst.Context().String(), dstReg)
 			}
 			return nil
 		})
@@ -514,7 +559,7 @@ func copyImage(ctx context.Context, o Options, pusher *remote.Pusher, desc *remo
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if err := pusher.Put(ctx, dst, idx); err != nil {
+	if err := pusher.Put(ctx, dst, t); err != nil {
 		return o.Target.Explain(err, "promote: copy to "+dst.String(), dstReg)
 	}
 	return nil
