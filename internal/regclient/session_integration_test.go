@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/go-aks/pipeline/internal/regclient"
+	"github.com/go-aks/pipeline/internal/releasetest"
 	"github.com/go-aks/pipeline/internal/testenv/faultproxy"
 	"github.com/go-aks/pipeline/internal/testenv/registry"
 )
@@ -33,17 +34,8 @@ type target struct {
 
 func startTarget(ctx context.Context, t *testing.T) target {
 	t.Helper()
-	r, err := registry.Start(ctx, registry.Config{Username: "session-ci", Password: "session-secret"})
-	if err != nil {
-		t.Fatalf("start registry: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	p, err := faultproxy.Start(ctx, r.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() }) //nolint:contextcheck // Close bounds its own shutdown
-	return target{reg: r, proxy: p}
+	side := releasetest.StartSide(ctx, t, "session-ci", "session-secret")
+	return target{reg: side.Registry, proxy: side.Proxy}
 }
 
 func (tg target) client() *regclient.Client {

@@ -96,8 +96,8 @@ func Start(t testing.TB) *Env {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	e := &Env{
-		NonProd: startSide(ctx, t, "nonprod-ci", Secret("CANARY-nonprod-registry-password")),
-		Prod:    startSide(ctx, t, "prod-ci", Secret("CANARY-prod-registry-password")),
+		NonProd: StartSide(ctx, t, "nonprod-ci", Secret("CANARY-nonprod-registry-password")),
+		Prod:    StartSide(ctx, t, "prod-ci", Secret("CANARY-prod-registry-password")),
 	}
 	dir := t.TempDir()
 	e.NonProdKey = NewKey(t, dir, "nonprod", Secret("CANARY-nonprod-key-password"))
@@ -106,7 +106,9 @@ func Start(t testing.TB) *Env {
 	return e
 }
 
-func startSide(ctx context.Context, t testing.TB, user, pass string) Side {
+// StartSide starts one registry with htpasswd credentials behind a fault
+// proxy, both cleaned up with t.
+func StartSide(ctx context.Context, t testing.TB, user, pass string) Side {
 	t.Helper()
 	r, err := registry.Start(ctx, registry.Config{Username: user, Password: pass})
 	if err != nil {
